@@ -1,0 +1,3 @@
+from depvet.cli import entry
+
+entry()

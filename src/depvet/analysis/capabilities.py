@@ -1,0 +1,150 @@
+"""What calls can do: one table of capabilities, marked on every module before detectors run.
+
+Detector families report rules; these marks let rules about *combinations* (a secret read whose
+data reaches a network send, a download that is then executed, a ``.pth`` that spawns a
+process) work across families without each family knowing the others' call names.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from depvet.analysis.decode import EXEC_NAMES, PROCESS_NAMES
+from depvet.analysis.detector import Cap, PyContext
+from depvet.analysis.pyfacts import CallSite
+from depvet.analysis.staticeval import DECODER_NAMES
+
+# HTTP clients: calls that send a request. GET-like ones fetch; their URL can still carry data.
+HTTP_SEND = frozenset({
+    "requests.post", "requests.put", "requests.patch", "requests.request",
+    "requests.Session.post", "httpx.post", "httpx.put", "httpx.patch", "httpx.request",
+    "urllib3.request", "aiohttp.ClientSession.post",
+})
+HTTP_FETCH = frozenset({
+    "requests.get", "requests.head", "httpx.get", "urllib.request.urlopen", "urllib2.urlopen",
+    "urllib.urlopen", "urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download",
+    "urllib3.PoolManager", "http.client.HTTPConnection", "http.client.HTTPSConnection",
+    "httplib.HTTPConnection", "httplib.HTTPSConnection", "pycurl.Curl",
+})
+# Method names that send on a receiver we usually cannot type (a session, a socket, a pool).
+SEND_METHODS = frozenset({"post", "put", "patch", "send", "sendall", "sendto", "sendfile"})
+FETCH_METHODS = frozenset({"get", "urlopen", "request", "retrieve", "urlretrieve", "recv"})
+REQUEST_BUILDERS = frozenset({"urllib.request.Request", "urllib2.Request"})
+SOCKET_CONNECT = frozenset({"socket.socket", "socket.create_connection"})
+DNS_LOOKUPS = frozenset({
+    "socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo",
+    "dns.resolver.resolve", "dns.resolver.query", "dns.resolver.Resolver.resolve",
+    "dns.resolver.Resolver.query",
+})
+SYSINFO = frozenset({
+    "platform.node", "socket.gethostname", "getpass.getuser", "os.getlogin", "os.uname",
+    "platform.uname", "platform.platform", "os.getcwd", "socket.getfqdn",
+})
+FILE_WRITE_METHODS = frozenset({"write_text", "write_bytes"})
+COPY_CALLS = frozenset({"shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.move", "os.rename"})
+CHMOD_CALLS = frozenset({"os.chmod", "os.fchmod"})
+
+_HTTP_MODULE_PREFIXES = ("requests.", "httpx.", "urllib", "urllib3.", "aiohttp.", "http.client.",
+                         "httplib.", "pycurl.")
+
+
+def tag_calls(ctx: PyContext) -> None:
+    """Mark every call of the module with the capabilities it exercises."""
+    for call in ctx.facts.calls:
+        name = call.name or ""
+        if name in PROCESS_NAMES:
+            ctx.mark(Cap.PROCESS, call, name, payload=ctx.call_args(call))
+        elif name in EXEC_NAMES:
+            if call.node.args and not _literal(call.node.args[0]):
+                ctx.mark(Cap.DYNAMIC_EXEC, call, name, payload=call.node.args[:1])
+        elif name in DECODER_NAMES:
+            ctx.mark(Cap.DECODE, call, name)
+        elif name in SYSINFO:
+            ctx.mark(Cap.SYSINFO, call, name)
+        else:
+            _tag_network(ctx, call, name)
+            _tag_files(ctx, call, name)
+
+
+def _tag_network(ctx: PyContext, call: CallSite, name: str) -> None:
+    args = ctx.call_args(call)
+    if name in HTTP_SEND:
+        ctx.mark(Cap.NETWORK_SEND, call, name, payload=args)
+        return
+    if name in HTTP_FETCH:
+        data = ctx.kwarg(call, "data")
+        if data is None and name.endswith("urlopen") and len(call.node.args) > 1:
+            data = call.node.args[1]
+        ctx.mark(Cap.NETWORK_FETCH, call, name)
+        # The URL itself can carry data (ctx put the whole environment in a GET path).
+        sent = [a for a in args if not _literal(a)]
+        if data is not None or sent:
+            ctx.mark(Cap.NETWORK_SEND, call, name, payload=sent)
+        return
+    if name in REQUEST_BUILDERS:
+        if ctx.kwarg(call, "data") is not None or len(call.node.args) > 1:
+            ctx.mark(Cap.NETWORK_SEND, call, name, payload=args)
+        return
+    if name in SOCKET_CONNECT:
+        ctx.mark(Cap.NETWORK_FETCH, call, name)
+        return
+    if name in DNS_LOOKUPS:
+        if call.node.args and not _literal(call.node.args[0]):
+            ctx.mark(Cap.NETWORK_SEND, call, name, payload=call.node.args[:1])
+        return
+    attr = call.attr
+    if attr is None or name.startswith(("self.", "cls.")):
+        return
+    if name.startswith(_HTTP_MODULE_PREFIXES) or _receiver_is_network(call):
+        if attr in SEND_METHODS:
+            ctx.mark(Cap.NETWORK_SEND, call, name or attr, payload=args)
+        elif attr in FETCH_METHODS:
+            ctx.mark(Cap.NETWORK_FETCH, call, name or attr)
+
+
+def _receiver_is_network(call: CallSite) -> bool:
+    """``requests.Session().post``, ``socket.socket().sendall`` and the like, by the receiver's source."""
+    func = call.node.func
+    if not isinstance(func, ast.Attribute):
+        return False
+    receiver = func.value
+    while isinstance(receiver, ast.Call | ast.Attribute):
+        if isinstance(receiver, ast.Call):
+            receiver = receiver.func
+        else:
+            receiver = receiver.value
+    if isinstance(receiver, ast.Name):
+        return receiver.id in ("requests", "httpx", "socket", "urllib3", "aiohttp", "session", "sock", "s", "conn",
+                               "client", "http")
+    return False
+
+
+def _tag_files(ctx: PyContext, call: CallSite, name: str) -> None:
+    if name == "builtins.open" and _opens_for_writing(call):
+        ctx.mark(Cap.FILE_WRITE, call, "open for writing", payload=call.node.args[:1])
+    elif call.attr in FILE_WRITE_METHODS or name in COPY_CALLS:
+        ctx.mark(Cap.FILE_WRITE, call, name or (call.attr or ""), payload=ctx.call_args(call))
+    elif name in CHMOD_CALLS and _executable_mode(ctx, call):
+        ctx.mark(Cap.MAKE_EXECUTABLE, call, name, payload=call.node.args[:1])
+
+
+def _opens_for_writing(call: CallSite) -> bool:
+    mode: ast.expr | None = call.node.args[1] if len(call.node.args) > 1 else None
+    for keyword in call.node.keywords:
+        if keyword.arg == "mode":
+            mode = keyword.value
+    return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and any(c in mode.value for c in "wax+")
+
+
+def _executable_mode(ctx: PyContext, call: CallSite) -> bool:
+    if len(call.node.args) < 2:
+        return False
+    mode_node = call.node.args[1]
+    value = ctx.evaluate(mode_node)
+    if isinstance(value, int):
+        return bool(value & 0o111)
+    return "S_IX" in ast.unparse(mode_node) or "S_IEXEC" in ast.unparse(mode_node)
+
+
+def _literal(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant)

@@ -1,0 +1,299 @@
+"""Scan one artifact: a pure function of its bytes and the ruleset.
+
+prefilter (one regex pass) -> parse once -> facts (one walk) -> decode payloads -> dispatch to
+the detectors that subscribed -> recurse into decoded payloads -> artifact-level rules ->
+verdict. No network, no global state, nothing from the artifact is ever executed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from depvet.analysis.capabilities import tag_calls
+from depvet.analysis.decode import find_payloads
+from depvet.analysis.detector import (
+    ArtifactContext,
+    ArtifactIndex,
+    Detector,
+    FileInfo,
+    Mark,
+    Payload,
+    PyContext,
+    Sink,
+    TextContext,
+)
+from depvet.analysis.files import FileKind, classify, decode_text
+from depvet.analysis.pyfacts import extract_facts, resolver
+from depvet.analysis.pysource import parse_tolerant
+from depvet.analysis.staticeval import StaticEvaluator
+from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
+from depvet.artifacts.targets import ArtifactRef, open_artifact
+from depvet.errors import DepvetError
+from depvet.model import FileEntry, Finding, RunContext, ScanResult, Verdict
+
+MAX_LAYERS = 8
+MAX_PARSE_BYTES = 4 * 1024 * 1024  # larger Python files get text rules only
+MAX_TEXT_BYTES = 16 * 1024 * 1024
+FILE_SECONDS = 5.0
+
+_PYTHON_TEXT_KINDS = frozenset({FileKind.PYTHON})
+_SOURCE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".pyx", ".pxd", ".rs", ".f", ".f90",
+                    ".go", ".zig", ".cu")
+_BUILD_MARKERS = ("Extension(", "ext_modules", "cythonize", "CMakeLists", "setuptools_rust",
+                  "maturin", "scikit-build", "mesonpy", "meson-python", "build_ext", "pybind11",
+                  "cffi_modules")
+
+
+@dataclass
+class Ruleset:
+    """The detectors of one scan, with the dispatch tables built once."""
+
+    detectors: Sequence[Detector]
+    by_call: dict[str, list[Detector]] = field(default_factory=dict)
+    by_attr: dict[str, list[Detector]] = field(default_factory=dict)
+    string_detectors: list[Detector] = field(default_factory=list)
+    prefilter: re.Pattern[str] | None = None
+
+    def __post_init__(self) -> None:
+        tokens: set[str] = set()
+        for detector in self.detectors:
+            for name in detector.calls:
+                table = self.by_attr if name.startswith(".") else self.by_call
+                table.setdefault(name.lstrip("."), []).append(detector)
+            if detector.strings is not None:
+                self.string_detectors.append(detector)
+            tokens.update(detector.tokens)
+        if tokens:
+            alternation = "|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True))
+            self.prefilter = re.compile(alternation)
+
+    def wants_parse(self, text: str) -> bool:
+        return self.prefilter is None or self.prefilter.search(text) is not None
+
+
+def default_ruleset() -> Ruleset:
+    from depvet.analysis.detectors import all_detectors
+
+    return Ruleset(all_detectors())
+
+
+class _TimeUp(Exception):
+    pass
+
+
+class ArtifactScan:
+    """State of scanning one artifact: findings, marks and the artifact index."""
+
+    def __init__(self, ruleset: Ruleset, index: ArtifactIndex) -> None:
+        self.ruleset = ruleset
+        self.index = index
+        self.sink = Sink()
+        self.marks: list[Mark] = []
+        self.files_scanned = 0
+        self.incomplete: list[tuple[str, str]] = []
+
+    # -- files -----------------------------------------------------------------------------
+
+    def scan_file(self, entry: FileEntry) -> None:
+        cls = classify(entry.path, entry.data[:1024], self.index.kind)
+        index = self.index
+        index.paths.append(entry.path)
+        index.kinds[entry.path] = cls.kind
+        self.files_scanned += 1
+        lower = entry.path.lower()
+        if lower.endswith(_SOURCE_SUFFIXES) or lower.endswith(("cmakelists.txt", "meson.build", "cargo.toml")):
+            index.has_c_sources = True
+        if cls.kind is FileKind.NATIVE:
+            from depvet.artifacts.archive import describe_binary
+
+            index.native[entry.path] = describe_binary(entry.data[:4096]) or "native library"
+            return
+        if cls.kind in (FileKind.BINARY, FileKind.BYTECODE):
+            return
+        if cls.kind is FileKind.METADATA:
+            self._metadata(entry)
+            return
+        if cls.kind in (FileKind.TEXT, FileKind.CONFIG):
+            if cls.kind is FileKind.CONFIG and lower.endswith(("pyproject.toml", "setup.cfg")):
+                self._note_build(decode_text(entry.data))
+            return
+        text = decode_text(entry.data[:MAX_TEXT_BYTES])
+        info = FileInfo(entry.path, cls.kind, cls.context, index.kind, cls.setup_script, cls.top_level_init)
+        deadline = time.monotonic() + FILE_SECONDS
+        try:
+            if cls.kind is FileKind.PYTHON:
+                if cls.setup_script or lower.endswith("setup.py"):
+                    self._note_build(text)
+                self.scan_python(info, text, deadline)
+            else:
+                self.scan_text(info, text)
+                if cls.kind is FileKind.PTH:
+                    self._pth_code(info, text, deadline)
+        except _TimeUp:
+            self.incomplete.append((entry.path, f"analysis stopped after {FILE_SECONDS:.0f} s"))
+
+    def _note_build(self, text: str) -> None:
+        if any(marker in text for marker in _BUILD_MARKERS):
+            self.index.has_ext_modules = True
+
+    def _metadata(self, entry: FileEntry) -> None:
+        name = entry.path.rsplit("/", 1)[-1]
+        if name not in ("METADATA", "PKG-INFO") or self.index.metadata_name:
+            return
+        # The distribution's own metadata sits at dist-info/METADATA or name-version/PKG-INFO.
+        depth = entry.path.count("/")
+        if "!" in entry.path or depth > 1:
+            return
+        head = decode_text(entry.data[:65536])
+        for line in head.splitlines():
+            if not line.strip():
+                break
+            key, _, value = line.partition(":")
+            if key == "Name":
+                self.index.metadata_name = value.strip()
+            elif key == "Version":
+                self.index.metadata_version = value.strip()
+
+    def _pth_code(self, info: FileInfo, text: str, deadline: float) -> None:
+        # site.py executes lines that start with "import " or "import\t"; others are paths.
+        lines = text.split("\n")
+        code = [line if line.startswith(("import ", "import\t")) else "" for line in lines]
+        if any(code):
+            self.scan_python(info, "\n".join(code), deadline, force=True)
+
+    # -- python ----------------------------------------------------------------------------
+
+    def scan_python(self, info: FileInfo, text: str, deadline: float, *, force: bool = False) -> None:
+        ruleset = self.ruleset
+        if not force and info.layer == 0 and not ruleset.wants_parse(text):
+            return
+        parsed = parse_tolerant(text) if len(text) <= MAX_PARSE_BYTES else None
+        if parsed is None:
+            if len(text) > MAX_PARSE_BYTES:
+                self.incomplete.append((info.path, f"{len(text) // 1024} KiB of Python: only text rules applied"))
+            self.scan_text(info, text, fallback=True)
+            return
+        facts = extract_facts(parsed.tree, info.context, setup_script=info.setup_script)
+        evaluator = StaticEvaluator(resolver(facts), facts.binding)
+        ctx = PyContext(info, text, facts, evaluator, self.sink, self.marks)
+        ctx.payloads = find_payloads(ctx)
+        tag_calls(ctx)
+        self._dispatch(ctx, deadline)
+        if info.layer < MAX_LAYERS:
+            for payload in ctx.payloads:
+                self._scan_payload(ctx, payload, deadline)
+        elif ctx.payloads:
+            self.incomplete.append((info.path, f"more than {MAX_LAYERS} layers of encoded code"))
+
+    def _dispatch(self, ctx: PyContext, deadline: float) -> None:
+        ruleset = self.ruleset
+        by_call, by_attr = ruleset.by_call, ruleset.by_attr
+        for i, call in enumerate(ctx.facts.calls):
+            if i % 256 == 0 and time.monotonic() > deadline:
+                raise _TimeUp
+            if call.name is not None:
+                for detector in by_call.get(call.name, ()):
+                    detector.on_call(call, ctx)
+            if call.attr is not None:
+                for detector in by_attr.get(call.attr, ()):
+                    detector.on_call(call, ctx)
+        string_detectors = ruleset.string_detectors
+        for i, lit in enumerate(ctx.facts.strings):
+            if i % 256 == 0 and time.monotonic() > deadline:
+                raise _TimeUp
+            if lit.docstring:
+                continue
+            for detector in string_detectors:
+                assert detector.strings is not None
+                match = detector.strings.search(lit.value)
+                if match is not None:
+                    detector.on_string(lit, match, ctx)
+        for detector in ruleset.detectors:
+            detector.on_module(ctx)
+
+    def _scan_payload(self, ctx: PyContext, payload: Payload, deadline: float) -> None:
+        parent = ctx.file
+        context = ctx.context_of(payload.scope)
+        info = FileInfo(parent.path, FileKind.PYTHON, context, parent.artifact_kind,
+                        layer=parent.layer + 1, origin_line=parent.origin_line or payload.line,
+                        chain=parent.chain + payload.chain)
+        parsed_ok = parse_tolerant(payload.text) is not None if len(payload.text) <= MAX_PARSE_BYTES else False
+        if parsed_ok:
+            self.scan_python(info, payload.text, deadline, force=True)
+        else:
+            kind = FileKind.POWERSHELL if "powershell" in payload.chain[-1] else FileKind.SHELL
+            self.scan_text(FileInfo(info.path, kind, info.context, info.artifact_kind, layer=info.layer,
+                                    origin_line=info.origin_line, chain=info.chain), payload.text)
+
+    # -- text ------------------------------------------------------------------------------
+
+    def scan_text(self, info: FileInfo, text: str, *, fallback: bool = False) -> None:
+        ctx = TextContext(info, text, self.sink, self.marks)
+        kind = FileKind.PYTHON if fallback else info.kind
+        for detector in self.ruleset.detectors:
+            if kind in detector.text_kinds:
+                detector.on_text(ctx)
+
+    # -- artifact --------------------------------------------------------------------------
+
+    def finish(self) -> list[Finding]:
+        self.index.issues = list(self.index.issues)
+        actx = ArtifactContext(self.index, self.sink, self.marks)
+        for detector in self.ruleset.detectors:
+            detector.on_artifact(actx)
+        from depvet.analysis.detectors.meta import report_incomplete
+
+        report_incomplete(actx, self.incomplete)
+        return self.sink.findings
+
+
+_CONTEXT_ORDER = {ctx: i for i, ctx in enumerate(RunContext)}
+
+
+def order_findings(findings: list[Finding]) -> tuple[Finding, ...]:
+    """Worst first; among equals, what runs most automatically (a .pth) first."""
+    return tuple(sorted(findings, key=lambda f: (-f.severity.rank, _CONTEXT_ORDER[f.context],
+                                                 f.path, f.line or 0, f.rule_id)))
+
+
+def scan_artifact(ref: ArtifactRef, ruleset: Ruleset | None = None,
+                  limits: Limits = DEFAULT_LIMITS) -> ScanResult:
+    """Scan one artifact; never raises for a bad artifact, which becomes an ``error`` result."""
+    from depvet.analysis.verdict import decide
+
+    started = time.monotonic()
+    ruleset = ruleset or default_ruleset()
+    try:
+        opened = open_artifact(ref, limits)
+        index = ArtifactIndex(ref.kind, opened.filename_name, opened.filename_version)
+        scan = ArtifactScan(ruleset, index)
+        for entry in opened.entries:
+            scan.scan_file(entry)
+        index.issues = opened.reader.budget.issues
+        if scan.files_scanned == 0 and not index.issues:
+            raise DepvetError("empty archive: it holds no files to scan")
+        findings = scan.finish()
+    except DepvetError as exc:
+        return ScanResult(ref.target, None, None, None, Verdict.ERROR, 0.0, error=str(exc),
+                          seconds=time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - one bad artifact must not end a 300-package scan
+        return ScanResult(ref.target, None, None, None, Verdict.ERROR, 0.0,
+                          error=f"internal error while scanning: {type(exc).__name__}: {exc}",
+                          seconds=time.monotonic() - started)
+    ordered = order_findings(findings)
+    verdict, score, reasons = decide(ordered)
+    return ScanResult(
+        target=ref.target,
+        name=index.metadata_name or opened.filename_name,
+        version=index.metadata_version or opened.filename_version,
+        sha256=opened.sha256,
+        verdict=verdict,
+        score=score,
+        findings=ordered,
+        reasons=reasons,
+        files_scanned=scan.files_scanned,
+        seconds=time.monotonic() - started,
+    )

@@ -1,0 +1,484 @@
+"""One walk over a module's AST that records what detectors need.
+
+The walk resolves call targets through imports and aliases (``from os import system as s``,
+``__import__('os').system``, ``getattr(__builtins__, 'exec')``), records string literals,
+assignments and calls per scope, and works out which scopes run without anyone calling them:
+module level of a package module (import time), ``setup.py`` with its command classes (install
+time), and the functions those call. Detectors never walk the tree themselves.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import enum
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from depvet.model import RunContext
+
+BUILTIN_NAMES = frozenset(dir(builtins)) | {"__builtins__"}
+
+# setuptools/distutils commands whose subclassing in setup.py runs code at install or build time.
+SETUP_COMMANDS = frozenset({
+    "install", "develop", "egg_info", "build_py", "build_ext", "build", "sdist", "bdist_wheel",
+    "bdist_egg", "bdist", "install_lib", "install_scripts", "install_data", "install_headers",
+    "easy_install", "build_clib", "build_scripts", "test", "editable_wheel", "dist_info",
+})
+# Callables that run a function they are given right away or at exit.
+_RUNNERS = frozenset({"atexit.register", "threading.Thread", "multiprocessing.Process",
+                      "threading.Timer", "_thread.start_new_thread"})
+
+
+class ScopeKind(enum.StrEnum):
+    MODULE = "module"
+    CLASS = "class"
+    FUNCTION = "function"
+    MAIN_BLOCK = "main-block"  # if __name__ == "__main__": runs only as a script
+
+
+@dataclass(eq=False)
+class Scope:
+    kind: ScopeKind
+    name: str
+    line: int
+    parent: Scope | None
+    bases: tuple[str, ...] = ()
+    context: RunContext = RunContext.CALLED
+    assigns: list[tuple[tuple[str, ...], ast.expr]] = field(default_factory=list)
+    local_calls: set[str] = field(default_factory=set)
+    returns: list[ast.expr] = field(default_factory=list)
+    params: tuple[str, ...] = ()
+    node: ast.AST | None = None
+
+    @property
+    def qualname(self) -> str:
+        parts: list[str] = []
+        scope: Scope | None = self
+        while scope is not None and scope.kind is not ScopeKind.MODULE:
+            parts.append(scope.name)
+            scope = scope.parent
+        return ".".join(reversed(parts)) or "<module>"
+
+    def enclosing_function(self) -> Scope | None:
+        scope: Scope | None = self
+        while scope is not None and scope.kind is not ScopeKind.FUNCTION:
+            scope = scope.parent
+        return scope
+
+
+@dataclass(eq=False, slots=True)
+class CallSite:
+    node: ast.Call
+    name: str | None  # resolved dotted name ('subprocess.Popen', 'builtins.exec'), None if unknown
+    attr: str | None  # the last attribute for method calls on any receiver ('read_text')
+    scope: Scope
+
+    @property
+    def line(self) -> int:
+        return self.node.lineno
+
+
+@dataclass(eq=False, slots=True)
+class StringLit:
+    value: str
+    node: ast.Constant
+    scope: Scope
+    docstring: bool
+
+    @property
+    def line(self) -> int:
+        return self.node.lineno
+
+
+@dataclass
+class ModuleFacts:
+    tree: ast.Module
+    module: Scope
+    scopes: list[Scope]
+    calls: list[CallSite]
+    strings: list[StringLit]
+    aliases: dict[str, str]
+    functions: dict[str, list[Scope]]
+    classes: dict[str, list[Scope]]
+    bindings: dict[str, list[tuple[int, Scope, ast.expr]]]
+    scope_of_node: dict[int, Scope]
+
+    def binding(self, name: str, before_line: int) -> ast.expr | None:
+        """The latest assignment to ``name`` above a line (flow-insensitive across scopes)."""
+        candidates = self.bindings.get(name)
+        if not candidates:
+            return None
+        best: tuple[int, ast.expr] | None = None
+        for line, _where, value in candidates:
+            if line >= before_line:
+                continue
+            if best is None or line >= best[0]:
+                best = (line, value)
+        if best is None and len(candidates) == 1:
+            return candidates[0][2]  # a module constant used above its definition (in a function)
+        return best[1] if best else None
+
+
+class NameResolver:
+    """Resolves expressions to dotted names through a module's imports and aliases."""
+
+    def __init__(self, aliases: dict[str, str], defined: set[str]) -> None:
+        self.aliases = aliases
+        self.defined = defined
+
+    def resolve(self, node: ast.expr) -> str | None:  # noqa: C901 - one case per idiom
+        match node:
+            case ast.Name(id=name):
+                if name in self.aliases:
+                    return self.aliases[name]
+                if name in ("__builtins__", "builtins"):
+                    return "builtins"
+                if name in BUILTIN_NAMES and name not in self.defined:
+                    return f"builtins.{name}"
+                return name
+            case ast.Attribute(value=value, attr=attr):
+                base = self.resolve(value)
+                if base is None:
+                    return None
+                if attr == "__dict__":
+                    return base
+                if base == "builtins" or base.startswith("builtins.") and base.count(".") == 1 and \
+                        base[len("builtins."):] in ("__builtins__",):
+                    return f"builtins.{attr}"
+                return f"{base}.{attr}"
+            case ast.Call():
+                return self.import_call(node) or self._getattr_call(node)
+            case ast.Subscript(value=value, slice=ast.Constant(value=str() as key)):
+                base = self.resolve(value)
+                if base in ("builtins", "builtins.globals", "builtins.vars") or (base and base.endswith(".__dict__")):
+                    return f"builtins.{key}" if base != "sys.modules" else key
+                if base == "sys.modules":
+                    return key
+        return None
+
+    def import_call(self, node: ast.Call) -> str | None:
+        func = self.resolve(node.func) if not isinstance(node.func, ast.Call) else None
+        if func in ("builtins.__import__", "importlib.import_module", "importlib.__import__") and node.args:
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                return arg.value
+            text = self._static_string(arg)
+            if text:
+                return text
+        return None
+
+    def _getattr_call(self, node: ast.Call) -> str | None:
+        if self.resolve(node.func) != "builtins.getattr" or len(node.args) < 2:
+            return None
+        base = self.resolve(node.args[0])
+        attr = self._static_string(node.args[1])
+        if base and attr:
+            return f"builtins.{attr}" if base == "builtins" else f"{base}.{attr}"
+        return None
+
+    def _static_string(self, node: ast.expr) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        from depvet.analysis.staticeval import StaticEvaluator
+
+        value = StaticEvaluator(self.resolve_simple).evaluate(node)
+        return value if isinstance(value, str) and value.isidentifier() or isinstance(value, str) and "." in value else None
+
+    def resolve_simple(self, node: ast.expr) -> str | None:
+        # Resolution without getattr/import evaluation, for the evaluator nested in resolve().
+        if isinstance(node, ast.Name):
+            if node.id in self.aliases:
+                return self.aliases[node.id]
+            if node.id in BUILTIN_NAMES and node.id not in self.defined:
+                return f"builtins.{node.id}"
+            return node.id
+        if isinstance(node, ast.Attribute):
+            base = self.resolve_simple(node.value)
+            return f"{base}.{node.attr}" if base else None
+        return None
+
+
+
+class _Walker:
+    def __init__(self, tree: ast.Module, base: RunContext, setup_script: bool) -> None:
+        self.tree = tree
+        self.base = base
+        self.setup_script = setup_script
+        self.module = Scope(ScopeKind.MODULE, "<module>", 1, None, node=tree)
+        self.scopes: list[Scope] = [self.module]
+        self.calls: list[CallSite] = []
+        self.strings: list[StringLit] = []
+        self.aliases: dict[str, str] = {}
+        self.defined: set[str] = set()
+        self.names = NameResolver(self.aliases, self.defined)
+        self.resolve = self.names.resolve
+        self.functions: dict[str, list[Scope]] = {}
+        self.classes: dict[str, list[Scope]] = {}
+        self.bindings: dict[str, list[tuple[int, Scope, ast.expr]]] = {}
+        self.scope_of_node: dict[int, Scope] = {}
+        self.docstrings: set[int] = set()
+        self.runner_targets: set[str] = set()
+
+    # -- walking ---------------------------------------------------------------------------
+
+    def run(self) -> ModuleFacts:
+        self._collect_imports()
+        self._note_docstring(self.tree)
+        self._walk_body(self.tree.body, self.module)
+        self._assign_contexts()
+        return ModuleFacts(self.tree, self.module, self.scopes, self.calls, self.strings,
+                           self.aliases, self.functions, self.classes, self.bindings,
+                           self.scope_of_node)
+
+    def _collect_imports(self) -> None:
+        # Flow-insensitive: an alias imported anywhere resolves everywhere in the module.
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.aliases[alias.asname] = alias.name
+                    else:
+                        top = alias.name.split(".")[0]
+                        self.aliases[top] = top
+            elif isinstance(node, ast.ImportFrom):
+                base = ("." * node.level) + (node.module or "")
+                for alias in node.names:
+                    if alias.name != "*":
+                        self.aliases[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                self.defined.add(node.name)
+
+    def _note_docstring(self, node: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            self.docstrings.add(id(body[0].value))
+
+    def _walk_body(self, body: list[ast.stmt], scope: Scope) -> None:
+        for stmt in body:
+            self._visit(stmt, scope)
+
+    def _visit(self, node: ast.AST, scope: Scope) -> None:  # noqa: C901 - a dispatch table
+        stack: list[tuple[ast.AST, Scope]] = [(node, scope)]
+        while stack:
+            current, where = stack.pop()
+            kind = type(current)
+            if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                self._function(current, where)  # type: ignore[arg-type]
+                continue
+            if kind is ast.ClassDef:
+                self._class(current, where)  # type: ignore[arg-type]
+                continue
+            if kind is ast.If and where.kind is ScopeKind.MODULE and _is_main_guard(current):  # type: ignore[arg-type]
+                block = Scope(ScopeKind.MAIN_BLOCK, "__main__", current.lineno, where, node=current)  # type: ignore[attr-defined]
+                self.scopes.append(block)
+                for child in reversed(current.body):  # type: ignore[attr-defined]
+                    stack.append((child, block))
+                for child in reversed(current.orelse):  # type: ignore[attr-defined]
+                    stack.append((child, where))
+                continue
+            if kind is ast.Call:
+                self._call(current, where)  # type: ignore[arg-type]
+            elif kind is ast.Constant:
+                self._constant(current, where)  # type: ignore[arg-type]
+            elif kind is ast.Assign or kind is ast.AnnAssign or kind is ast.AugAssign:
+                self._assign(current, where)  # type: ignore[arg-type]
+            elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
+                self._loop_target(current, where)  # type: ignore[arg-type]
+            elif kind is ast.withitem:
+                item: ast.withitem = current  # type: ignore[assignment]
+                if item.optional_vars is not None:
+                    where.assigns.append((_target_names(item.optional_vars), item.context_expr))
+            elif kind is ast.NamedExpr:
+                named: ast.NamedExpr = current  # type: ignore[assignment]
+                where.assigns.append(((named.target.id,), named.value))
+            elif kind is ast.Return:
+                ret: ast.Return = current  # type: ignore[assignment]
+                if ret.value is not None:
+                    where.returns.append(ret.value)
+            children = list(ast.iter_child_nodes(current))
+            for child in reversed(children):
+                stack.append((child, where))
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, parent: Scope) -> None:
+        for deco in node.decorator_list:
+            self._visit(deco, parent)
+        for default in [*node.args.defaults, *[d for d in node.args.kw_defaults if d is not None]]:
+            self._visit(default, parent)
+        args = node.args
+        params = tuple(a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
+        scope = Scope(ScopeKind.FUNCTION, node.name, node.lineno, parent, params=params, node=node)
+        self.scopes.append(scope)
+        self.functions.setdefault(node.name, []).append(scope)
+        self.scope_of_node[id(node)] = scope
+        self._note_docstring(node)
+        self._walk_body(node.body, scope)
+
+    def _class(self, node: ast.ClassDef, parent: Scope) -> None:
+        for expr in [*node.decorator_list, *node.bases, *[k.value for k in node.keywords]]:
+            self._visit(expr, parent)
+        bases = tuple(b for b in (self.resolve(base) for base in node.bases) if b)
+        scope = Scope(ScopeKind.CLASS, node.name, node.lineno, parent, bases=bases, node=node)
+        self.scopes.append(scope)
+        self.classes.setdefault(node.name, []).append(scope)
+        self.scope_of_node[id(node)] = scope
+        self._note_docstring(node)
+        self._walk_body(node.body, scope)
+
+    def _call(self, node: ast.Call, scope: Scope) -> None:
+        name = self.resolve(node.func)
+        attr = node.func.attr if isinstance(node.func, ast.Attribute) else None
+        self.calls.append(CallSite(node, name, attr, scope))
+        if isinstance(node.func, ast.Name) and node.func.id in self.defined:
+            scope.local_calls.add(node.func.id)
+        elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) \
+                and node.func.value.id in ("self", "cls"):
+            scope.local_calls.add(node.func.attr)
+        if name in _RUNNERS or (name and name.endswith(".submit")):
+            for arg in [*node.args, *[k.value for k in node.keywords if k.arg in (None, "target", "function")]]:
+                if isinstance(arg, ast.Name):
+                    scope.local_calls.add(arg.id)
+        # Functions passed as values (callbacks, cmdclass dict entries) may run from here.
+        for arg in [*node.args, *[k.value for k in node.keywords]]:
+            if isinstance(arg, ast.Name) and arg.id in self.defined:
+                scope.local_calls.add(arg.id)
+
+    def _constant(self, node: ast.Constant, scope: Scope) -> None:
+        value = node.value
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if isinstance(value, str) and len(value) >= 3:
+            self.strings.append(StringLit(value, node, scope, id(node) in self.docstrings))
+
+    def _assign(self, node: ast.Assign | ast.AnnAssign | ast.AugAssign, scope: Scope) -> None:
+        value = node.value
+        if value is None:
+            return
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names: tuple[str, ...] = ()
+        for target in targets:
+            names += _target_names(target)
+            if isinstance(target, ast.Name) and not isinstance(node, ast.AugAssign):
+                self.bindings.setdefault(target.id, []).append((node.lineno, scope, value))
+                resolved = self._alias_value(value)
+                if resolved and scope.kind is ScopeKind.MODULE:
+                    self.aliases.setdefault(target.id, resolved)
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            # x += y keeps x's earlier value: record as x = x + y for the evaluator.
+            previous = ast.copy_location(ast.Name(id=node.target.id, ctx=ast.Load()), node)
+            combined = ast.copy_location(ast.BinOp(left=previous, op=node.op, right=value), node)
+            self.bindings.setdefault(node.target.id, []).append((node.lineno, scope, combined))
+        scope.assigns.append((names, value))
+
+    def _loop_target(self, node: ast.For | ast.AsyncFor | ast.comprehension, scope: Scope) -> None:
+        scope.assigns.append((_target_names(node.target), node.iter))
+
+    def _alias_value(self, value: ast.expr) -> str | None:
+        """``run = os.system`` / ``b = __import__('base64')``: a name that aliases a callable."""
+        if isinstance(value, ast.Name | ast.Attribute):
+            resolved = self.resolve(value)
+            if resolved and "." in resolved or resolved in ("builtins.exec", "builtins.eval"):
+                return resolved
+            if resolved and resolved.startswith("builtins."):
+                return resolved
+        if isinstance(value, ast.Call):
+            target = self.names.import_call(value)
+            if target:
+                return target
+        return None
+
+    # -- run contexts ----------------------------------------------------------------------
+
+    def _assign_contexts(self) -> None:
+        auto = self.base if self.base.runs_automatically else None
+        for scope in self.scopes:
+            if scope.kind is ScopeKind.MAIN_BLOCK or self.base is RunContext.NON_RUNTIME:
+                scope.context = RunContext.NON_RUNTIME if self.base is RunContext.NON_RUNTIME else RunContext.CALLED
+            elif scope.kind is ScopeKind.MODULE:
+                scope.context = self.base
+            else:
+                scope.context = RunContext.CALLED
+        if auto is None:
+            return
+        roots: list[Scope] = [self.module]
+        roots += [s for s in self.scopes if s.kind is ScopeKind.CLASS and _class_body_runs(s)]
+        if self.setup_script:
+            roots += [s for s in self.scopes if s.kind is ScopeKind.CLASS and _is_command_class(s)]
+        self._propagate(roots, auto)
+
+    def _propagate(self, roots: list[Scope], context: RunContext) -> None:
+        seen: set[int] = set()
+        work = list(roots)
+        while work:
+            scope = work.pop()
+            if id(scope) in seen:
+                continue
+            seen.add(id(scope))
+            if scope.kind is not ScopeKind.MAIN_BLOCK:
+                scope.context = context
+            for child in self._children(scope):
+                if child.kind is ScopeKind.CLASS and scope.kind is not ScopeKind.FUNCTION:
+                    work.append(child)
+                elif child.kind is ScopeKind.FUNCTION and scope.kind is ScopeKind.CLASS and \
+                        (_is_command_class(scope) and self.setup_script):
+                    work.append(child)
+            for name in scope.local_calls:
+                for target in self.functions.get(name, []):
+                    work.append(target)
+                for cls in self.classes.get(name, []):
+                    work.extend(f for f in self._children(cls)
+                                if f.kind is ScopeKind.FUNCTION and f.name in ("__init__", "__new__", "__call__"))
+
+    def _children(self, scope: Scope) -> Iterator[Scope]:
+        return (s for s in self.scopes if s.parent is scope)
+
+
+def _class_body_runs(scope: Scope) -> bool:
+    # Class bodies run when their module is imported; only their methods wait to be called.
+    return scope.parent is not None and scope.parent.kind is ScopeKind.MODULE
+
+
+def _is_command_class(scope: Scope) -> bool:
+    return any(base.rsplit(".", 1)[-1] in SETUP_COMMANDS for base in scope.bases)
+
+
+def _is_main_guard(node: ast.If) -> bool:
+    test = node.test
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
+        sides = [test.left, *test.comparators]
+        names = [s.id for s in sides if isinstance(s, ast.Name)]
+        consts = [s.value for s in sides if isinstance(s, ast.Constant)]
+        return names == ["__name__"] and consts == ["__main__"]
+    return False
+
+
+def _target_names(target: ast.expr) -> tuple[str, ...]:
+    match target:
+        case ast.Name(id=name):
+            return (name,)
+        case ast.Tuple(elts=elts) | ast.List(elts=elts):
+            return tuple(n for e in elts for n in _target_names(e))
+        case ast.Starred(value=value):
+            return _target_names(value)
+        case ast.Subscript(value=value) | ast.Attribute(value=value):
+            # keys[x] = v / self.data = v taint the container they store into.
+            return _target_names(value) + ((dotted(target),) if isinstance(target, ast.Attribute) else ())
+    return ()
+
+
+def dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{dotted(node.value)}.{node.attr}"
+    return "?"
+
+
+def extract_facts(tree: ast.Module, base: RunContext, *, setup_script: bool = False) -> ModuleFacts:
+    return _Walker(tree, base, setup_script).run()
+
+
+def resolver(facts: ModuleFacts) -> Callable[[ast.expr], str | None]:
+    """A resolve function bound to a module's aliases, for the static evaluator."""
+    return NameResolver(facts.aliases, set(facts.functions) | set(facts.classes)).resolve

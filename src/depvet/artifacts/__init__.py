@@ -1,0 +1,1 @@
+"""Reading artifacts safely: archives in memory, directories, installed environments."""

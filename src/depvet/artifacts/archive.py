@@ -1,0 +1,325 @@
+"""Read zip and tar archives from memory, member by member, under limits.
+
+No member is ever written to disk or opened by its own name; links and device files are
+reported as issues with their target, never followed. Nested archives are read recursively
+with the same budget.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import posixpath
+import stat
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from depvet.artifacts.limits import Limits
+from depvet.errors import ArtifactError, LimitExceeded
+from depvet.model import FileEntry, IssueKind, ReadIssue
+
+ZIP_SUFFIXES = (".zip", ".whl", ".egg", ".jar", ".pyz", ".nupkg")
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+ARCHIVE_SUFFIXES = ZIP_SUFFIXES + TAR_SUFFIXES
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass
+class Budget:
+    """Bytes and members spent so far while reading one artifact (shared by nested reads)."""
+
+    limits: Limits
+    total_bytes: int = 0
+    members: int = 0
+    issues: list[ReadIssue] = field(default_factory=list)
+
+    def spend(self, nbytes: int, where: str) -> None:
+        self.total_bytes += nbytes
+        if self.total_bytes > self.limits.max_total_bytes:
+            raise LimitExceeded(
+                f"archive expands to more than {self.limits.max_total_bytes // (1024 * 1024)} MiB "
+                f"(stopped at {where}): likely a decompression bomb"
+            )
+
+    def count_member(self, where: str) -> None:
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise LimitExceeded(
+                f"archive holds more than {self.limits.max_members} members (stopped at {where})"
+            )
+
+
+def looks_like_archive(name: str, head: bytes) -> str | None:
+    """'zip' or 'tar' when a member is an archive we should open, by magic bytes first."""
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00":
+        lower = name.lower()
+        # A lone .gz of a data file is not an archive of files; only tarballs are opened.
+        if lower.endswith(TAR_SUFFIXES) or ".tar" in lower:
+            return "tar"
+        return "compressed"
+    if len(head) > 262 and head[257:262] == b"ustar":
+        return "tar"
+    return None
+
+
+def unsafe_name_issue(name: str, where: str) -> ReadIssue | None:
+    """Path traversal or absolute member names, reported with the name as found."""
+    normalised = name.replace("\\", "/")
+    if normalised.startswith("/") or (len(normalised) > 1 and normalised[1] == ":"):
+        return ReadIssue(IssueKind.ABSOLUTE_PATH, where, f"absolute member name {name!r}")
+    if ".." in normalised.split("/"):
+        return ReadIssue(IssueKind.PATH_TRAVERSAL, where, f"member name escapes the archive: {name!r}")
+    return None
+
+
+def clean_member_name(name: str) -> str:
+    """A display path for a member: forward slashes, no leading './' or '/'."""
+    cleaned = posixpath.normpath(name.replace("\\", "/")).lstrip("/")
+    return "" if cleaned == "." else cleaned
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}!{name}" if prefix else name
+
+
+class ArchiveReader:
+    """Iterates the regular files of an archive held in memory, recursing into nested ones."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.budget = Budget(limits)
+        self.limits = limits
+
+    def read(self, data: bytes, kind: str, prefix: str = "", depth: int = 0) -> Iterator[FileEntry]:
+        if depth > self.limits.max_depth:
+            raise LimitExceeded(
+                f"archives nested more than {self.limits.max_depth} deep at {prefix}: "
+                "likely a recursive bomb"
+            )
+        if kind == "zip":
+            yield from self._read_zip(data, prefix, depth)
+        elif kind == "tar":
+            yield from self._read_tar(data, prefix, depth)
+        else:
+            raise ArtifactError(f"unsupported archive type {kind!r}")
+
+    # -- zip -------------------------------------------------------------------------------
+
+    def _read_zip(self, data: bytes, prefix: str, depth: int) -> Iterator[FileEntry]:
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise ArtifactError(f"corrupt zip{self._at(prefix)}: {exc}") from exc
+        with archive:
+            for info in archive.infolist():
+                where = _join(prefix, info.filename)
+                self.budget.count_member(where)
+                if info.is_dir():
+                    continue
+                issue = self._zip_special(info, where)
+                if issue is not None:
+                    self.budget.issues.append(issue)
+                    continue
+                name_issue = unsafe_name_issue(info.filename, where)
+                if name_issue is not None:
+                    self.budget.issues.append(name_issue)
+                path = _join(prefix, clean_member_name(info.filename))
+                content = self._zip_member(archive, info, where)
+                if content is not None:
+                    yield from self.emit_file(path, content, depth)
+
+    def _zip_special(self, info: zipfile.ZipInfo, where: str) -> ReadIssue | None:
+        mode = info.external_attr >> 16
+        if info.create_system == 3 and mode:  # unix attributes present
+            if stat.S_ISLNK(mode):
+                return ReadIssue(IssueKind.SYMLINK, where, "symbolic link in archive (not followed)")
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode):
+                return ReadIssue(IssueKind.DEVICE, where, "device or fifo entry in archive")
+        return None
+
+    def _zip_member(
+        self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str
+    ) -> bytes | None:
+        limits = self.limits
+        declared = info.file_size
+        try:
+            with archive.open(info) as stream:
+                if declared > limits.max_member_bytes:
+                    head = stream.read(limits.head_bytes)
+                    self._skip_large(where, declared, head)
+                    return None
+                return self._bounded_read(stream, where, info.compress_size, declared)
+        except LimitExceeded:
+            raise
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error,
+                NotImplementedError, RuntimeError) as exc:
+            raise ArtifactError(f"corrupt zip member {where}: {exc}") from exc
+
+    # -- tar -------------------------------------------------------------------------------
+
+    def _read_tar(self, data: bytes, prefix: str, depth: int) -> Iterator[FileEntry]:
+        raw = io.BytesIO(data)
+        stream = _RatioGuard(_decompressing(raw, data[:6]), len(data), self, prefix)
+        try:
+            archive = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 - closed below
+        except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise ArtifactError(f"corrupt tar{self._at(prefix)}: {exc}") from exc
+        try:
+            yield from self._tar_members(archive, prefix, depth)
+        except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise ArtifactError(f"corrupt tar{self._at(prefix)}: {exc}") from exc
+        finally:
+            archive.close()
+
+    def _tar_members(self, archive: tarfile.TarFile, prefix: str, depth: int) -> Iterator[FileEntry]:
+        for member in archive:
+            where = _join(prefix, member.name)
+            self.budget.count_member(where)
+            if member.isdir():
+                continue
+            special = self._tar_special(member, where)
+            if special is not None:
+                self.budget.issues.append(special)
+                continue
+            if not member.isfile():
+                continue
+            name_issue = unsafe_name_issue(member.name, where)
+            if name_issue is not None:
+                self.budget.issues.append(name_issue)
+            fileobj = archive.extractfile(member)
+            if fileobj is None:
+                continue
+            if member.size > self.limits.max_member_bytes:
+                self._skip_large(where, member.size, fileobj.read(self.limits.head_bytes))
+                continue
+            content = fileobj.read(member.size)
+            self.budget.spend(len(content), where)
+            yield from self.emit_file(_join(prefix, clean_member_name(member.name)), content, depth)
+
+    def _tar_special(self, member: tarfile.TarInfo, where: str) -> ReadIssue | None:
+        if member.issym():
+            return ReadIssue(IssueKind.SYMLINK, where, f"symbolic link to {member.linkname!r} (not followed)")
+        if member.islnk():
+            return ReadIssue(IssueKind.HARDLINK, where, f"hard link to {member.linkname!r} (not followed)")
+        if member.isdev() or member.isfifo():
+            return ReadIssue(IssueKind.DEVICE, where, "device or fifo entry in archive")
+        return None
+
+    # -- shared ----------------------------------------------------------------------------
+
+    def emit_file(self, path: str, content: bytes, depth: int) -> Iterator[FileEntry]:
+        nested = looks_like_archive(path, content[:512])
+        if nested in ("zip", "tar"):
+            try:
+                yield from self.read(content, nested, path, depth + 1)
+            except LimitExceeded:
+                raise
+            except ArtifactError as exc:
+                # An unreadable nested archive is reported and its bytes still scanned as a file.
+                self.budget.issues.append(ReadIssue(IssueKind.UNREADABLE_NESTED, path, str(exc)))
+                yield FileEntry(path, content)
+            return
+        yield FileEntry(path, content)
+
+    def _bounded_read(self, stream: io.BufferedIOBase | zipfile.ZipExtFile,
+                      where: str, compressed: int, declared: int) -> bytes:
+        limits = self.limits
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                break
+            size += len(chunk)
+            parts.append(chunk)
+            self.budget.spend(len(chunk), where)
+            if size > limits.max_member_bytes:
+                raise LimitExceeded(f"member {where} expands past its declared size: likely a bomb")
+            if size > limits.ratio_floor_bytes and size > limits.max_ratio * max(compressed, 1):
+                raise LimitExceeded(
+                    f"member {where} expands more than {limits.max_ratio:.0f}x "
+                    f"({compressed} bytes to over {size}): decompression bomb"
+                )
+        if size != declared and declared >= 0:
+            raise ArtifactError(f"member {where} is truncated ({size} of {declared} bytes)")
+        return b"".join(parts)
+
+    def _skip_large(self, where: str, size: int, head: bytes) -> None:
+        kind = describe_binary(head) or "data"
+        self.budget.issues.append(
+            ReadIssue(IssueKind.SKIPPED_LARGE, where, f"{size} bytes ({kind}), over the per-member limit: not analysed")
+        )
+
+    @staticmethod
+    def _at(prefix: str) -> str:
+        return f" at {prefix}" if prefix else ""
+
+
+def _decompressing(raw: io.BytesIO, magic: bytes) -> io.BufferedIOBase:
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if magic[:3] == b"BZh":
+        return bz2.BZ2File(raw, mode="rb")
+    if magic[:6] == b"\xfd7zXZ\x00":
+        return lzma.LZMAFile(raw, mode="rb")
+    return raw
+
+
+class _RatioGuard(io.RawIOBase):
+    """Counts bytes coming out of a compressed tar stream and stops a bomb early."""
+
+    def __init__(self, inner: io.BufferedIOBase, compressed: int, reader: ArchiveReader, where: str) -> None:
+        self.inner = inner
+        self.compressed = max(compressed, 1)
+        self.limits = reader.limits
+        self.where = where or "the archive"
+        self.produced = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.produced += n
+        limits = self.limits
+        if self.produced > limits.ratio_floor_bytes and self.produced > limits.max_ratio * self.compressed:
+            raise LimitExceeded(
+                f"{self.where} expands more than {limits.max_ratio:.0f}x "
+                f"({self.compressed} bytes to over {self.produced}): decompression bomb"
+            )
+        if self.produced > limits.max_total_bytes:
+            raise LimitExceeded(f"{self.where} expands past {limits.max_total_bytes} bytes: decompression bomb")
+        return n
+
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x7fELF", "ELF executable"),
+    (b"MZ", "Windows PE executable"),
+    (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
+    (b"\xce\xfa\xed\xfe", "Mach-O executable"),
+    (b"\xca\xfe\xba\xbe", "Mach-O universal binary"),
+    (b"\xfe\xed\xfa\xcf", "Mach-O executable"),
+)
+
+
+def describe_binary(head: bytes) -> str | None:
+    """The native executable format of some bytes, or None."""
+    for magic, label in _MAGIC:
+        if head.startswith(magic):
+            if magic == b"MZ" and b"PE" not in head[:1024] and len(head) >= 64:
+                return None
+            if label.startswith("Mach-O universal") and len(head) >= 8:
+                # Java class files share this magic; a fat binary has a small arch count.
+                if int.from_bytes(head[4:8], "big") > 30:
+                    return None
+            return label
+    return None

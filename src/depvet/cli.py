@@ -1,0 +1,177 @@
+"""Command line: parse, call the library, map errors to messages and exit codes in one place.
+
+Exit codes: 0 nothing at or above ``--fail-on``; 1 something is; 2 usage, input or internal
+error (including any target that could not be scanned).
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, assert_never
+
+from depvet import __version__
+from depvet.errors import DepvetError, UsageError
+from depvet.model import ScanResult, Severity, Verdict
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+class OutputFormat(enum.StrEnum):
+    TERMINAL = "terminal"
+    JSON = "json"
+    SARIF = "sarif"
+
+
+class FailOn(enum.StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+    NEVER = "never"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="depvet", description="Static supply-chain defence for Python packages.")
+    parser.add_argument("--version", action="version", version=f"depvet {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    scan = sub.add_parser("scan", help="scan wheels, sdists, package directories or environments",
+                          description="Statically scan every file of each artifact for malicious code.")
+    scan.add_argument("targets", nargs="*", metavar="TARGET",
+                      help="wheel, sdist (.tar.gz/.tgz/.tar.bz2/.zip), package directory, venv or site-packages")
+    scan.add_argument("--from-file", metavar="LIST", type=Path,
+                      help="read more targets from LIST, one per line ('-' for stdin)")
+    scan.add_argument("--format", choices=[f.value for f in OutputFormat], default=OutputFormat.TERMINAL.value)
+    scan.add_argument("-o", "--output", metavar="FILE", type=Path, help="write the report to FILE")
+    scan.add_argument("--fail-on", choices=[f.value for f in FailOn], default=FailOn.HIGH.value,
+                      help="exit 1 when a finding is at least this severe (default: high)")
+    scan.add_argument("-j", "--jobs", type=int, default=0, help="worker processes (default: CPU count)")
+    scan.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    scan.add_argument("--min-severity", choices=[s.value for s in Severity], default=Severity.LOW.value,
+                      help="lowest severity listed in the terminal report (default: low)")
+
+    rules = sub.add_parser("rules", help="list the rules, or show one", description="The rule registry.")
+    rules.add_argument("rule_id", nargs="?", help="a rule id such as DV101")
+    rules.add_argument("--format", choices=["terminal", "json", "markdown"], default="terminal")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "scan":
+            return _scan(args)
+        if args.command == "rules":
+            return _rules(args)
+        raise UsageError(f"unknown command {args.command!r}")
+    except UsageError as exc:
+        _error(f"{exc} (see depvet --help)")
+        return EXIT_ERROR
+    except DepvetError as exc:
+        _error(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_ERROR
+
+
+def entry() -> NoReturn:
+    sys.exit(main())
+
+
+def _error(message: str) -> None:
+    print(f"depvet: error: {message}", file=sys.stderr)
+
+
+def _read_target_list(path: Path) -> list[str]:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read --from-file {path}: {exc.strerror}") from exc
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from depvet.scanning import default_jobs, expand_targets, scan_all
+
+    targets = list(args.targets)
+    if args.from_file is not None:
+        targets += _read_target_list(args.from_file)
+    if not targets:
+        raise UsageError("scan needs at least one TARGET or --from-file LIST")
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 0 (automatic) or more")
+    items = expand_targets(targets)
+    jobs = args.jobs or default_jobs()
+    output_format = OutputFormat(args.format)
+    from depvet.report.progress import progress_reporter
+
+    with progress_reporter(total=len(items), enabled=not args.quiet) as on_result:
+        results = scan_all(items, jobs=jobs, on_result=on_result)
+    text = _render(results, output_format, Severity(args.min_severity))
+    _write(text, args.output)
+    for result in results:
+        if result.verdict is Verdict.ERROR:
+            _error(f"{result.target}: {result.error}")
+    return exit_code(results, FailOn(args.fail_on))
+
+
+def _render(results: list[ScanResult], output_format: OutputFormat, min_severity: Severity) -> str:
+    match output_format:
+        case OutputFormat.JSON:
+            from depvet.report import json_report
+
+            return json_report.render(results)
+        case OutputFormat.SARIF:
+            from depvet.report import sarif
+
+            return sarif.render(results)
+        case OutputFormat.TERMINAL:
+            from depvet.report import terminal
+
+            return terminal.render(results, min_severity=min_severity)
+        case _:
+            assert_never(output_format)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    tmp = output.with_name(output.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(output)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from exc
+
+
+def exit_code(results: Sequence[ScanResult], fail_on: FailOn) -> int:
+    if any(r.verdict is Verdict.ERROR for r in results):
+        return EXIT_ERROR
+    if fail_on is FailOn.NEVER:
+        return EXIT_OK
+    threshold = Severity(fail_on.value).rank
+    worst = max((f.severity.rank for r in results for f in r.findings), default=-1)
+    return EXIT_FINDINGS if worst >= threshold else EXIT_OK
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from depvet.report import rules_doc
+
+    text = rules_doc.render(args.format, args.rule_id)
+    sys.stdout.write(text)
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""Report formats: each module turns a list of scan results into text."""

@@ -1,0 +1,46 @@
+"""The JSON contract of ``depvet scan --format json`` (docs/json-format.md, schema_version 1)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from depvet import __version__
+from depvet.model import Finding, ScanResult
+
+SCHEMA_VERSION = 1
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule_id": finding.rule_id,
+        "severity": str(finding.severity),
+        "category": str(finding.category),
+        "title": finding.title,
+        "path": finding.path,
+        "line": finding.line,
+        "evidence": finding.evidence,
+    }
+
+
+def result_to_dict(result: ScanResult) -> dict[str, Any]:
+    return {
+        "target": result.target,
+        "name": result.name,
+        "version": result.version,
+        "sha256": result.sha256,
+        "verdict": str(result.verdict),
+        "score": result.score,
+        "findings": [finding_to_dict(f) for f in result.findings],
+        "error": result.error,
+    }
+
+
+def render(results: Sequence[ScanResult]) -> str:
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "depvet", "version": __version__},
+        "results": [result_to_dict(r) for r in results],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

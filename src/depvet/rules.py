@@ -1,0 +1,43 @@
+"""The rule record. Each detector module defines its rules; ``registry`` gathers them.
+
+A rule's text lives only here-in-its-detector: docs, SARIF metadata and the tests'
+expectations are all read from these records.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from depvet.model import Category, Severity
+
+RULE_ID = re.compile(r"^DV\d{3}$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Example:
+    """A file of a package, as inert text: where it sits decides when it would run."""
+
+    path: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    id: str
+    name: str  # kebab-case, stable
+    title: str  # one line, shown next to each finding
+    severity: Severity  # for code that runs without being called (install, import, start-up)
+    category: Category
+    description: str  # what it detects and why that is dangerous
+    bad: Example  # must trigger
+    good: Example  # a benign look-alike that must not
+    false_positives: str = ""
+    references: tuple[str, ...] = ()
+    # Whether the severity is weighed by where the code runs (a function nobody calls at
+    # install or import time counts one level less; tests, docs, examples two).
+    context_weighted: bool = True
+
+    def __post_init__(self) -> None:
+        if not RULE_ID.match(self.id):
+            raise ValueError(f"rule id {self.id!r} is not DV + three digits")

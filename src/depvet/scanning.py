@@ -1,0 +1,93 @@
+"""Scan many artifacts: expand targets, run the per-artifact scan in worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from depvet.analysis.engine import Ruleset, default_ruleset, scan_artifact
+from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
+from depvet.artifacts.targets import ArtifactRef, expand_target
+from depvet.errors import InputError
+from depvet.model import ScanResult, Verdict
+
+ProgressCallback = Callable[[ScanResult], None]
+
+_worker_ruleset: Ruleset | None = None
+
+
+def expand_targets(targets: Sequence[str]) -> list[ArtifactRef | ScanResult]:
+    """Artifact references in input order; a target that cannot be read becomes an error result."""
+    expanded: list[ArtifactRef | ScanResult] = []
+    for target in targets:
+        try:
+            expanded.extend(expand_target(target))
+        except InputError as exc:
+            expanded.append(error_result(target, str(exc)))
+    return expanded
+
+
+def error_result(target: str, message: str) -> ScanResult:
+    return ScanResult(target, None, None, None, Verdict.ERROR, 0.0, error=message)
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def scan_all(items: Sequence[ArtifactRef | ScanResult], *, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
+             on_result: ProgressCallback | None = None) -> list[ScanResult]:
+    """Results in the order of ``items``; artifacts are scanned in ``jobs`` processes."""
+    refs = [item for item in items if isinstance(item, ArtifactRef)]
+    results: dict[int, ScanResult] = {}
+    for position, item in enumerate(items):
+        if isinstance(item, ScanResult):
+            results[position] = item
+            if on_result:
+                on_result(item)
+    positions = [i for i, item in enumerate(items) if isinstance(item, ArtifactRef)]
+    if jobs <= 1 or len(refs) <= 1:
+        ruleset = default_ruleset()
+        for position, ref in zip(positions, refs, strict=True):
+            results[position] = scan_artifact(ref, ruleset, limits)
+            if on_result:
+                on_result(results[position])
+    else:
+        _scan_in_pool(refs, positions, jobs, limits, results, on_result)
+    return [results[i] for i in range(len(items))]
+
+
+def _scan_in_pool(refs: list[ArtifactRef], positions: list[int], jobs: int, limits: Limits,
+                  results: dict[int, ScanResult], on_result: ProgressCallback | None) -> None:
+    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(refs)), mp_context=context,
+                             initializer=_init_worker) as pool:
+        futures: dict[Future[ScanResult], int] = {
+            pool.submit(_scan_in_worker, ref, limits): position
+            for position, ref in zip(positions, refs, strict=True)
+        }
+        by_position = dict(zip(positions, refs, strict=True))
+        from concurrent.futures import as_completed
+
+        for future in as_completed(futures):
+            position = futures[future]
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                result = error_result(by_position[position].target,
+                                      "the scanning process died (out of memory?)")
+            results[position] = result
+            if on_result:
+                on_result(result)
+
+
+def _init_worker() -> None:
+    global _worker_ruleset  # noqa: PLW0603 - one ruleset per worker process, built once
+    _worker_ruleset = default_ruleset()
+
+
+def _scan_in_worker(ref: ArtifactRef, limits: Limits) -> ScanResult:
+    return scan_artifact(ref, _worker_ruleset, limits)
