@@ -47,20 +47,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"depvet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    scan = sub.add_parser("scan", help="scan wheels, sdists, package directories or environments",
-                          description="Statically scan every file of each artifact for malicious code.")
-    scan.add_argument("targets", nargs="*", metavar="TARGET",
-                      help="wheel, sdist (.tar.gz/.tgz/.tar.bz2/.zip), package directory, venv or site-packages")
-    scan.add_argument("--from-file", metavar="LIST", type=Path,
-                      help="read more targets from LIST, one per line ('-' for stdin)")
-    scan.add_argument("--format", choices=[f.value for f in OutputFormat], default=OutputFormat.TERMINAL.value)
+    scan = sub.add_parser(
+        "scan",
+        help="scan wheels, sdists, package directories or environments",
+        description="Statically scan every file of each artifact for malicious code.",
+    )
+    scan.add_argument(
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help="wheel, sdist (.tar.gz/.tgz/.tar.bz2/.zip), package directory, venv or site-packages",
+    )
+    scan.add_argument(
+        "--from-file",
+        metavar="LIST",
+        type=Path,
+        help="read more targets from LIST, one per line ('-' for stdin)",
+    )
+    scan.add_argument(
+        "--format", choices=[f.value for f in OutputFormat], default=OutputFormat.TERMINAL.value
+    )
     scan.add_argument("-o", "--output", metavar="FILE", type=Path, help="write the report to FILE")
-    scan.add_argument("--fail-on", choices=[f.value for f in FailOn], default=FailOn.HIGH.value,
-                      help="exit 1 when a finding is at least this severe (default: high)")
+    scan.add_argument(
+        "--fail-on",
+        choices=[f.value for f in FailOn],
+        default=FailOn.HIGH.value,
+        help="exit 1 when a finding is at least this severe (default: high)",
+    )
     scan.add_argument("-j", "--jobs", type=int, default=0, help="worker processes (default: CPU count)")
     scan.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    scan.add_argument("--min-severity", choices=[s.value for s in Severity], default=Severity.LOW.value,
-                      help="lowest severity listed in the terminal report (default: low)")
+    scan.add_argument(
+        "--min-severity",
+        choices=[s.value for s in Severity],
+        default=Severity.LOW.value,
+        help="lowest severity listed in the terminal report (default: low)",
+    )
 
     rules = sub.add_parser("rules", help="list the rules, or show one", description="The rule registry.")
     rules.add_argument("rule_id", nargs="?", help="a rule id such as DV101")

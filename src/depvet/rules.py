@@ -16,10 +16,19 @@ RULE_ID = re.compile(r"^DV\d{3}$")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Example:
-    """A file of a package, as inert text: where it sits decides when it would run."""
+    """A file of a package, as inert text: where it sits decides when it would run.
+
+    ``extra`` adds more files; ``artifact`` says how the test builds the package
+    ("directory", "wheel" or "sdist"), since some rules only apply to one kind.
+    """
 
     path: str
     code: str
+    extra: tuple[tuple[str, str], ...] = ()
+    artifact: str = "directory"
+
+    def files(self) -> dict[str, str]:
+        return {self.path: self.code, **dict(self.extra)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

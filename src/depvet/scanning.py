@@ -38,8 +38,13 @@ def default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def scan_all(items: Sequence[ArtifactRef | ScanResult], *, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
-             on_result: ProgressCallback | None = None) -> list[ScanResult]:
+def scan_all(
+    items: Sequence[ArtifactRef | ScanResult],
+    *,
+    jobs: int = 1,
+    limits: Limits = DEFAULT_LIMITS,
+    on_result: ProgressCallback | None = None,
+) -> list[ScanResult]:
     """Results in the order of ``items``; artifacts are scanned in ``jobs`` processes."""
     refs = [item for item in items if isinstance(item, ArtifactRef)]
     results: dict[int, ScanResult] = {}
@@ -60,11 +65,18 @@ def scan_all(items: Sequence[ArtifactRef | ScanResult], *, jobs: int = 1, limits
     return [results[i] for i in range(len(items))]
 
 
-def _scan_in_pool(refs: list[ArtifactRef], positions: list[int], jobs: int, limits: Limits,
-                  results: dict[int, ScanResult], on_result: ProgressCallback | None) -> None:
+def _scan_in_pool(
+    refs: list[ArtifactRef],
+    positions: list[int],
+    jobs: int,
+    limits: Limits,
+    results: dict[int, ScanResult],
+    on_result: ProgressCallback | None,
+) -> None:
     context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(refs)), mp_context=context,
-                             initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(refs)), mp_context=context, initializer=_init_worker
+    ) as pool:
         futures: dict[Future[ScanResult], int] = {
             pool.submit(_scan_in_worker, ref, limits): position
             for position, ref in zip(positions, refs, strict=True)
@@ -77,8 +89,9 @@ def _scan_in_pool(refs: list[ArtifactRef], positions: list[int], jobs: int, limi
             try:
                 result = future.result()
             except BrokenProcessPool:
-                result = error_result(by_position[position].target,
-                                      "the scanning process died (out of memory?)")
+                result = error_result(
+                    by_position[position].target, "the scanning process died (out of memory?)"
+                )
             results[position] = result
             if on_result:
                 on_result(result)

@@ -15,37 +15,125 @@ from depvet.analysis.pyfacts import CallSite
 from depvet.analysis.staticeval import DECODER_NAMES
 
 # HTTP clients: calls that send a request. GET-like ones fetch; their URL can still carry data.
-HTTP_SEND = frozenset({
-    "requests.post", "requests.put", "requests.patch", "requests.request",
-    "requests.Session.post", "httpx.post", "httpx.put", "httpx.patch", "httpx.request",
-    "urllib3.request", "aiohttp.ClientSession.post",
-})
-HTTP_FETCH = frozenset({
-    "requests.get", "requests.head", "httpx.get", "urllib.request.urlopen", "urllib2.urlopen",
-    "urllib.urlopen", "urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download",
-    "urllib3.PoolManager", "http.client.HTTPConnection", "http.client.HTTPSConnection",
-    "httplib.HTTPConnection", "httplib.HTTPSConnection", "pycurl.Curl",
-})
+HTTP_SEND = frozenset(
+    {
+        "requests.post",
+        "requests.put",
+        "requests.patch",
+        "requests.request",
+        "requests.Session.post",
+        "httpx.post",
+        "httpx.put",
+        "httpx.patch",
+        "httpx.request",
+        "urllib3.request",
+        "aiohttp.ClientSession.post",
+    }
+)
+HTTP_FETCH = frozenset(
+    {
+        "requests.get",
+        "requests.head",
+        "httpx.get",
+        "urllib.request.urlopen",
+        "urllib2.urlopen",
+        "urllib.urlopen",
+        "urllib.request.urlretrieve",
+        "urllib.urlretrieve",
+        "wget.download",
+        "urllib3.PoolManager",
+        "http.client.HTTPConnection",
+        "http.client.HTTPSConnection",
+        "httplib.HTTPConnection",
+        "httplib.HTTPSConnection",
+        "pycurl.Curl",
+    }
+)
 # Method names that send on a receiver we usually cannot type (a session, a socket, a pool).
 SEND_METHODS = frozenset({"post", "put", "patch", "send", "sendall", "sendto", "sendfile"})
 FETCH_METHODS = frozenset({"get", "urlopen", "request", "retrieve", "urlretrieve", "recv"})
 REQUEST_BUILDERS = frozenset({"urllib.request.Request", "urllib2.Request"})
 SOCKET_CONNECT = frozenset({"socket.socket", "socket.create_connection"})
-DNS_LOOKUPS = frozenset({
-    "socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo",
-    "dns.resolver.resolve", "dns.resolver.query", "dns.resolver.Resolver.resolve",
-    "dns.resolver.Resolver.query",
-})
-SYSINFO = frozenset({
-    "platform.node", "socket.gethostname", "getpass.getuser", "os.getlogin", "os.uname",
-    "platform.uname", "platform.platform", "os.getcwd", "socket.getfqdn",
-})
+DNS_LOOKUPS = frozenset(
+    {
+        "socket.gethostbyname",
+        "socket.gethostbyname_ex",
+        "socket.getaddrinfo",
+        "dns.resolver.resolve",
+        "dns.resolver.query",
+        "dns.resolver.Resolver.resolve",
+        "dns.resolver.Resolver.query",
+    }
+)
+SYSINFO = frozenset(
+    {
+        "platform.node",
+        "socket.gethostname",
+        "getpass.getuser",
+        "os.getlogin",
+        "os.uname",
+        "platform.uname",
+        "platform.platform",
+        "os.getcwd",
+        "socket.getfqdn",
+    }
+)
 FILE_WRITE_METHODS = frozenset({"write_text", "write_bytes"})
 COPY_CALLS = frozenset({"shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.move", "os.rename"})
 CHMOD_CALLS = frozenset({"os.chmod", "os.fchmod"})
 
-_HTTP_MODULE_PREFIXES = ("requests.", "httpx.", "urllib", "urllib3.", "aiohttp.", "http.client.",
-                         "httplib.", "pycurl.")
+# A Python file is parsed when it contains one of these (or a detector's own tokens): without
+# any of them none of the capabilities above can be exercised.
+TOKENS = (
+    "exec",
+    "eval",
+    "compile",
+    "system",
+    "popen",
+    "Popen",
+    "subprocess",
+    "spawn",
+    "pty",
+    "socket",
+    "urllib",
+    "urlopen",
+    "requests",
+    "httpx",
+    "http.client",
+    "httplib",
+    "aiohttp",
+    "pycurl",
+    "wget",
+    "b64",
+    "base64",
+    "b32",
+    "b16",
+    "a85",
+    "b85",
+    "hexlify",
+    "fromhex",
+    "decompress",
+    "codecs",
+    "marshal",
+    "getattr",
+    "__import__",
+    "import_module",
+    "chmod",
+    "dns",
+    "gethostbyname",
+    "getaddrinfo",
+)
+
+_HTTP_MODULE_PREFIXES = (
+    "requests.",
+    "httpx.",
+    "urllib",
+    "urllib3.",
+    "aiohttp.",
+    "http.client.",
+    "httplib.",
+    "pycurl.",
+)
 
 
 def tag_calls(ctx: PyContext) -> None:
@@ -109,13 +197,21 @@ def _receiver_is_network(call: CallSite) -> bool:
         return False
     receiver = func.value
     while isinstance(receiver, ast.Call | ast.Attribute):
-        if isinstance(receiver, ast.Call):
-            receiver = receiver.func
-        else:
-            receiver = receiver.value
+        receiver = receiver.func if isinstance(receiver, ast.Call) else receiver.value
     if isinstance(receiver, ast.Name):
-        return receiver.id in ("requests", "httpx", "socket", "urllib3", "aiohttp", "session", "sock", "s", "conn",
-                               "client", "http")
+        return receiver.id in (
+            "requests",
+            "httpx",
+            "socket",
+            "urllib3",
+            "aiohttp",
+            "session",
+            "sock",
+            "s",
+            "conn",
+            "client",
+            "http",
+        )
     return False
 
 
@@ -133,7 +229,11 @@ def _opens_for_writing(call: CallSite) -> bool:
     for keyword in call.node.keywords:
         if keyword.arg == "mode":
             mode = keyword.value
-    return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and any(c in mode.value for c in "wax+")
+    return (
+        isinstance(mode, ast.Constant)
+        and isinstance(mode.value, str)
+        and any(c in mode.value for c in "wax+")
+    )
 
 
 def _executable_mode(ctx: PyContext, call: CallSite) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import base64
 import binascii
+import itertools
 import re
 import zlib
 from collections.abc import Iterator
@@ -23,19 +24,42 @@ from depvet.analysis.pyfacts import CallSite
 from depvet.analysis.staticeval import DECODER_NAMES, as_payload_text
 
 EXEC_NAMES = frozenset({"builtins.exec", "builtins.eval", "builtins.compile", "builtins.execfile"})
-PROCESS_NAMES = frozenset({
-    "subprocess.Popen", "subprocess.run", "subprocess.call", "subprocess.check_call",
-    "subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput",
-    "os.system", "os.popen", "os.execv", "os.execve", "os.execl", "os.execlp", "os.execvp",
-    "os.spawnl", "os.spawnv", "os.spawnlp", "os.spawnvp", "pty.spawn", "commands.getoutput",
-    "os.popen2", "os.popen3", "os.posix_spawn", "os.posix_spawnp",
-})
+PROCESS_NAMES = frozenset(
+    {
+        "subprocess.Popen",
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "os.system",
+        "os.popen",
+        "os.execv",
+        "os.execve",
+        "os.execl",
+        "os.execlp",
+        "os.execvp",
+        "os.spawnl",
+        "os.spawnv",
+        "os.spawnlp",
+        "os.spawnvp",
+        "pty.spawn",
+        "commands.getoutput",
+        "os.popen2",
+        "os.popen3",
+        "os.posix_spawn",
+        "os.posix_spawnp",
+    }
+)
 MIN_BLOB = 80
-_BLOB = re.compile(r"^[A-Za-z0-9+/=_\-\s]{%d,}$" % MIN_BLOB)
-_HEX_BLOB = re.compile(r"^(?:[0-9a-fA-F]{2}){%d,}$" % (MIN_BLOB // 2))
-_PS_ENC = re.compile(r"-(?:e|ec|en|enc|enco|encod|encode|encoded|encodedc|encodedco|encodedcom|"
-                     r"encodedcomm|encodedcomma|encodedcomman|encodedcommand)\s+([A-Za-z0-9+/=]{16,})",
-                     re.IGNORECASE)
+_BLOB = re.compile(rf"^[A-Za-z0-9+/=_\-\s]{{{MIN_BLOB},}}$")
+_HEX_BLOB = re.compile(rf"^(?:[0-9a-fA-F]{{2}}){{{MIN_BLOB // 2},}}$")
+_PS_ENC = re.compile(
+    r"-(?:e|ec|en|enc|enco|encod|encode|encoded|encodedc|encodedco|encodedcom|"
+    r"encodedcomm|encodedcomma|encodedcomman|encodedcommand)\s+([A-Za-z0-9+/=]{16,})",
+    re.IGNORECASE,
+)
 _PY_HINT = re.compile(r"\b(import|def|exec|eval|print|lambda|open|os\.|subprocess|socket|urllib|requests)\b")
 
 
@@ -61,16 +85,15 @@ def _iter_payloads(ctx: PyContext, consumed: set[int]) -> Iterator[Payload]:
         name = call.name
         if name in EXEC_NAMES and call.node.args:
             yield from _evaluated(ctx, call, call.node.args[0], consumed, executed=True)
-        elif name in DECODER_NAMES and call.node.args:
-            yield from _evaluated(ctx, call, call.node, consumed, executed=False)
-        elif call.attr == "decode" and call.node.args:
+        elif (name in DECODER_NAMES and call.node.args) or (call.attr == "decode" and call.node.args):
             yield from _evaluated(ctx, call, call.node, consumed, executed=False)
         elif name in PROCESS_NAMES:
             yield from _process_payloads(ctx, call, consumed)
 
 
-def _evaluated(ctx: PyContext, call: CallSite, expr: ast.expr, consumed: set[int],
-               *, executed: bool) -> Iterator[Payload]:
+def _evaluated(
+    ctx: PyContext, call: CallSite, expr: ast.expr, consumed: set[int], *, executed: bool
+) -> Iterator[Payload]:
     value = ctx.evaluate(expr)
     text = as_payload_text(value)
     decoders = tuple(ctx.evaluator.stats.decoders) if value is not None else ()
@@ -95,7 +118,7 @@ def _process_payloads(ctx: PyContext, call: CallSite, consumed: set[int]) -> Ite
         yield from _powershell(value, call)
     else:
         argv = _partial_argv(ctx, call.node.args[0])
-    for flag, code in zip(argv, argv[1:], strict=False):
+    for flag, code in itertools.pairwise(argv):
         if flag == "-c" and code:
             _consume(call.node.args[0], consumed)
             yield Payload(code, call.line, ("python -c",), True, call.scope)
@@ -114,7 +137,7 @@ def _partial_argv(ctx: PyContext, node: ast.expr) -> list[str]:
 
 def _powershell(command: str, call: CallSite) -> Iterator[Payload]:
     match = _PS_ENC.search(command)
-    if match is None or "powershell" not in command.lower() and "pwsh" not in command.lower():
+    if match is None or ("powershell" not in command.lower() and "pwsh" not in command.lower()):
         return
     try:
         raw = base64.b64decode(match.group(1) + "=" * (-len(match.group(1)) % 4))
@@ -171,8 +194,12 @@ def try_decode_blob(value: str) -> tuple[str, tuple[str, ...]] | None:
 def _inflate(raw: bytes) -> tuple[bytes, str] | None:
     from depvet.analysis.staticeval import BYTES_DECODERS, Unknown
 
-    for magic, name in ((b"\x78", "zlib.decompress"), (b"\x1f\x8b", "gzip.decompress"),
-                        (b"BZh", "bz2.decompress"), (b"\xfd7zXZ", "lzma.decompress")):
+    for magic, name in (
+        (b"\x78", "zlib.decompress"),
+        (b"\x1f\x8b", "gzip.decompress"),
+        (b"BZh", "bz2.decompress"),
+        (b"\xfd7zXZ", "lzma.decompress"),
+    ):
         if raw.startswith(magic):
             try:
                 return BYTES_DECODERS[name](raw), name
@@ -183,7 +210,8 @@ def _inflate(raw: bytes) -> tuple[bytes, str] | None:
 
 def _looks_like_code_or_command(text: str) -> bool:
     return bool(_PY_HINT.search(text)) or any(
-        marker in text for marker in ("http://", "https://", "/bin/", "powershell", "curl ", "wget "))
+        marker in text for marker in ("http://", "https://", "/bin/", "powershell", "curl ", "wget ")
+    )
 
 
 def _consume(expr: ast.expr, consumed: set[int]) -> None:

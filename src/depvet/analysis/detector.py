@@ -28,7 +28,8 @@ MAX_SAME_RULE_PER_FILE = 5
 class Cap(enum.StrEnum):
     """Capabilities detectors mark on code, for rules about combinations and data flow."""
 
-    SECRET_READ = "secret-read"  # a credential file, token store or metadata endpoint
+    # a credential file, token store or metadata endpoint (a capability name, not a password)
+    SECRET_READ = "secret-read"  # noqa: S105
     ENV_BULK = "env-bulk"  # the whole environment
     SYSINFO = "sysinfo"  # host, user and network facts
     NETWORK_SEND = "network-send"  # data leaves the machine
@@ -76,8 +77,16 @@ class Sink:
         self._seen: set[tuple[str, str, int | None, str]] = set()
         self._per_file: dict[tuple[str, str], int] = {}
 
-    def add(self, rule: Rule, *, path: str, line: int | None, evidence: str, context: RunContext,
-            decoded: str | None = None) -> None:
+    def add(
+        self,
+        rule: Rule,
+        *,
+        path: str,
+        line: int | None,
+        evidence: str,
+        context: RunContext,
+        decoded: str | None = None,
+    ) -> None:
         evidence = _clip(evidence)
         key = (rule.id, path, line, evidence)
         if key in self._seen:
@@ -87,10 +96,20 @@ class Sink:
             return
         self._seen.add(key)
         self._per_file[count_key] = self._per_file.get(count_key, 0) + 1
-        self.findings.append(Finding(
-            rule_id=rule.id, severity=weigh(rule, context), category=rule.category, title=rule.title,
-            path=path, line=line, evidence=evidence, context=context, decoded=decoded,
-            base_severity=rule.severity))
+        self.findings.append(
+            Finding(
+                rule_id=rule.id,
+                severity=weigh(rule, context),
+                category=rule.category,
+                title=rule.title,
+                path=path,
+                line=line,
+                evidence=evidence,
+                context=context,
+                decoded=decoded,
+                base_severity=rule.severity,
+            )
+        )
 
 
 def weigh(rule: Rule, context: RunContext) -> Severity:
@@ -120,7 +139,7 @@ class _Located:
         if not 1 <= line <= len(starts):
             return ""
         end = starts[line] - 1 if line < len(starts) else len(self.text)
-        return self.text[starts[line - 1]:end]
+        return self.text[starts[line - 1] : end]
 
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self._starts(), offset)
@@ -140,8 +159,14 @@ class _Located:
             snippet = self.line_text(line).strip() if line else ""
             decoded = _clip(snippet or self.text[:MAX_EVIDENCE])
             evidence = f"[decoded, layer {file.layer}: {' > '.join(file.chain)}] {evidence}"
-        self.sink.add(rule, path=file.path, line=where, evidence=evidence,
-                      context=context or file.context, decoded=decoded)
+        self.sink.add(
+            rule,
+            path=file.path,
+            line=where,
+            evidence=evidence,
+            context=context or file.context,
+            decoded=decoded,
+        )
 
 
 class TextContext(_Located):
@@ -154,15 +179,31 @@ class TextContext(_Located):
         self.marks = marks
 
     def mark(self, cap: Cap, line: int, detail: str) -> None:
-        self.marks.append(Mark(cap, self.file.path, self.file.origin_line or line, self.file.context,
-                               detail, layer=self.file.layer, local_line=line))
+        self.marks.append(
+            Mark(
+                cap,
+                self.file.path,
+                self.file.origin_line or line,
+                self.file.context,
+                detail,
+                layer=self.file.layer,
+                local_line=line,
+            )
+        )
 
 
 class PyContext(_Located):
     """A parsed Python module with its facts, for one detector pass."""
 
-    def __init__(self, file: FileInfo, text: str, facts: ModuleFacts, evaluator: StaticEvaluator,
-                 sink: Sink, marks: list[Mark]) -> None:
+    def __init__(
+        self,
+        file: FileInfo,
+        text: str,
+        facts: ModuleFacts,
+        evaluator: StaticEvaluator,
+        sink: Sink,
+        marks: list[Mark],
+    ) -> None:
         self.file = file
         self.text = text
         self.facts = facts
@@ -195,11 +236,26 @@ class PyContext(_Located):
         line = site.line
         self.report(rule, line, evidence if evidence is not None else self.line_text(line).strip(), context)
 
-    def mark(self, cap: Cap, site: CallSite | StringLit, detail: str,
-             payload: Sequence[ast.expr] = (), node: ast.AST | None = None) -> None:
-        mark = Mark(cap, self.file.path, self.file.origin_line or site.line, self.context_of(site.scope),
-                    detail, site.scope, node if node is not None else site.node, tuple(payload),
-                    self.file.layer, site.line)
+    def mark(
+        self,
+        cap: Cap,
+        site: CallSite | StringLit,
+        detail: str,
+        payload: Sequence[ast.expr] = (),
+        node: ast.AST | None = None,
+    ) -> None:
+        mark = Mark(
+            cap,
+            self.file.path,
+            self.file.origin_line or site.line,
+            self.context_of(site.scope),
+            detail,
+            site.scope,
+            node if node is not None else site.node,
+            tuple(payload),
+            self.file.layer,
+            site.line,
+        )
         self.marks.append(mark)
         self.module_marks.append(mark)
 
@@ -251,8 +307,14 @@ class ArtifactContext:
         self.sink = sink
         self.marks = marks
 
-    def report(self, rule: Rule, path: str, evidence: str, line: int | None = None,
-               context: RunContext = RunContext.DATA) -> None:
+    def report(
+        self,
+        rule: Rule,
+        path: str,
+        evidence: str,
+        line: int | None = None,
+        context: RunContext = RunContext.DATA,
+    ) -> None:
         self.sink.add(rule, path=path, line=line, evidence=evidence, context=context)
 
 

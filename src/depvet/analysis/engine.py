@@ -40,11 +40,36 @@ MAX_TEXT_BYTES = 16 * 1024 * 1024
 FILE_SECONDS = 5.0
 
 _PYTHON_TEXT_KINDS = frozenset({FileKind.PYTHON})
-_SOURCE_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".pyx", ".pxd", ".rs", ".f", ".f90",
-                    ".go", ".zig", ".cu")
-_BUILD_MARKERS = ("Extension(", "ext_modules", "cythonize", "CMakeLists", "setuptools_rust",
-                  "maturin", "scikit-build", "mesonpy", "meson-python", "build_ext", "pybind11",
-                  "cffi_modules")
+_SOURCE_SUFFIXES = (
+    ".c",
+    ".cc",
+    ".cpp",
+    ".cxx",
+    ".h",
+    ".hpp",
+    ".pyx",
+    ".pxd",
+    ".rs",
+    ".f",
+    ".f90",
+    ".go",
+    ".zig",
+    ".cu",
+)
+_BUILD_MARKERS = (
+    "Extension(",
+    "ext_modules",
+    "cythonize",
+    "CMakeLists",
+    "setuptools_rust",
+    "maturin",
+    "scikit-build",
+    "mesonpy",
+    "meson-python",
+    "build_ext",
+    "pybind11",
+    "cffi_modules",
+)
 
 
 @dataclass
@@ -58,7 +83,9 @@ class Ruleset:
     prefilter: re.Pattern[str] | None = None
 
     def __post_init__(self) -> None:
-        tokens: set[str] = set()
+        from depvet.analysis.capabilities import TOKENS
+
+        tokens: set[str] = set(TOKENS)
         for detector in self.detectors:
             for name in detector.calls:
                 table = self.by_attr if name.startswith(".") else self.by_call
@@ -104,7 +131,9 @@ class ArtifactScan:
         index.kinds[entry.path] = cls.kind
         self.files_scanned += 1
         lower = entry.path.lower()
-        if lower.endswith(_SOURCE_SUFFIXES) or lower.endswith(("cmakelists.txt", "meson.build", "cargo.toml")):
+        if lower.endswith(_SOURCE_SUFFIXES) or lower.endswith(
+            ("cmakelists.txt", "meson.build", "cargo.toml")
+        ):
             index.has_c_sources = True
         if cls.kind is FileKind.NATIVE:
             from depvet.artifacts.archive import describe_binary
@@ -168,12 +197,14 @@ class ArtifactScan:
 
     def scan_python(self, info: FileInfo, text: str, deadline: float, *, force: bool = False) -> None:
         ruleset = self.ruleset
-        if not force and info.layer == 0 and not ruleset.wants_parse(text):
+        if not force and info.layer == 0 and not info.setup_script and not ruleset.wants_parse(text):
             return
         parsed = parse_tolerant(text) if len(text) <= MAX_PARSE_BYTES else None
         if parsed is None:
             if len(text) > MAX_PARSE_BYTES:
-                self.incomplete.append((info.path, f"{len(text) // 1024} KiB of Python: only text rules applied"))
+                self.incomplete.append(
+                    (info.path, f"{len(text) // 1024} KiB of Python: only text rules applied")
+                )
             self.scan_text(info, text, fallback=True)
             return
         facts = extract_facts(parsed.tree, info.context, setup_script=info.setup_script)
@@ -217,16 +248,34 @@ class ArtifactScan:
     def _scan_payload(self, ctx: PyContext, payload: Payload, deadline: float) -> None:
         parent = ctx.file
         context = ctx.context_of(payload.scope)
-        info = FileInfo(parent.path, FileKind.PYTHON, context, parent.artifact_kind,
-                        layer=parent.layer + 1, origin_line=parent.origin_line or payload.line,
-                        chain=parent.chain + payload.chain)
-        parsed_ok = parse_tolerant(payload.text) is not None if len(payload.text) <= MAX_PARSE_BYTES else False
+        info = FileInfo(
+            parent.path,
+            FileKind.PYTHON,
+            context,
+            parent.artifact_kind,
+            layer=parent.layer + 1,
+            origin_line=parent.origin_line or payload.line,
+            chain=parent.chain + payload.chain,
+        )
+        parsed_ok = (
+            parse_tolerant(payload.text) is not None if len(payload.text) <= MAX_PARSE_BYTES else False
+        )
         if parsed_ok:
             self.scan_python(info, payload.text, deadline, force=True)
         else:
             kind = FileKind.POWERSHELL if "powershell" in payload.chain[-1] else FileKind.SHELL
-            self.scan_text(FileInfo(info.path, kind, info.context, info.artifact_kind, layer=info.layer,
-                                    origin_line=info.origin_line, chain=info.chain), payload.text)
+            self.scan_text(
+                FileInfo(
+                    info.path,
+                    kind,
+                    info.context,
+                    info.artifact_kind,
+                    layer=info.layer,
+                    origin_line=info.origin_line,
+                    chain=info.chain,
+                ),
+                payload.text,
+            )
 
     # -- text ------------------------------------------------------------------------------
 
@@ -255,12 +304,17 @@ _CONTEXT_ORDER = {ctx: i for i, ctx in enumerate(RunContext)}
 
 def order_findings(findings: list[Finding]) -> tuple[Finding, ...]:
     """Worst first; among equals, what runs most automatically (a .pth) first."""
-    return tuple(sorted(findings, key=lambda f: (-f.severity.rank, _CONTEXT_ORDER[f.context],
-                                                 f.path, f.line or 0, f.rule_id)))
+    return tuple(
+        sorted(
+            findings,
+            key=lambda f: (-f.severity.rank, _CONTEXT_ORDER[f.context], f.path, f.line or 0, f.rule_id),
+        )
+    )
 
 
-def scan_artifact(ref: ArtifactRef, ruleset: Ruleset | None = None,
-                  limits: Limits = DEFAULT_LIMITS) -> ScanResult:
+def scan_artifact(
+    ref: ArtifactRef, ruleset: Ruleset | None = None, limits: Limits = DEFAULT_LIMITS
+) -> ScanResult:
     """Scan one artifact; never raises for a bad artifact, which becomes an ``error`` result."""
     from depvet.analysis.verdict import decide
 
@@ -277,12 +331,27 @@ def scan_artifact(ref: ArtifactRef, ruleset: Ruleset | None = None,
             raise DepvetError("empty archive: it holds no files to scan")
         findings = scan.finish()
     except DepvetError as exc:
-        return ScanResult(ref.target, None, None, None, Verdict.ERROR, 0.0, error=str(exc),
-                          seconds=time.monotonic() - started)
-    except Exception as exc:  # noqa: BLE001 - one bad artifact must not end a 300-package scan
-        return ScanResult(ref.target, None, None, None, Verdict.ERROR, 0.0,
-                          error=f"internal error while scanning: {type(exc).__name__}: {exc}",
-                          seconds=time.monotonic() - started)
+        return ScanResult(
+            ref.target,
+            None,
+            None,
+            None,
+            Verdict.ERROR,
+            0.0,
+            error=str(exc),
+            seconds=time.monotonic() - started,
+        )
+    except Exception as exc:
+        return ScanResult(
+            ref.target,
+            None,
+            None,
+            None,
+            Verdict.ERROR,
+            0.0,
+            error=f"internal error while scanning: {type(exc).__name__}: {exc}",
+            seconds=time.monotonic() - started,
+        )
     ordered = order_findings(findings)
     verdict, score, reasons = decide(ordered)
     return ScanResult(

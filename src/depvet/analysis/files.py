@@ -27,28 +27,90 @@ class FileKind(enum.StrEnum):
 
 
 _SUFFIX_KINDS = {
-    ".py": FileKind.PYTHON, ".pyw": FileKind.PYTHON, ".pyi": FileKind.PYTHON,
+    ".py": FileKind.PYTHON,
+    ".pyw": FileKind.PYTHON,
+    ".pyi": FileKind.PYTHON,
     ".pth": FileKind.PTH,
-    ".sh": FileKind.SHELL, ".bash": FileKind.SHELL, ".zsh": FileKind.SHELL, ".command": FileKind.SHELL,
-    ".bat": FileKind.BATCH, ".cmd": FileKind.BATCH,
-    ".ps1": FileKind.POWERSHELL, ".psm1": FileKind.POWERSHELL,
-    ".js": FileKind.JAVASCRIPT, ".mjs": FileKind.JAVASCRIPT, ".cjs": FileKind.JAVASCRIPT,
-    ".cfg": FileKind.CONFIG, ".toml": FileKind.CONFIG, ".ini": FileKind.CONFIG,
-    ".json": FileKind.CONFIG, ".yaml": FileKind.CONFIG, ".yml": FileKind.CONFIG,
-    ".pyc": FileKind.BYTECODE, ".pyo": FileKind.BYTECODE,
+    ".sh": FileKind.SHELL,
+    ".bash": FileKind.SHELL,
+    ".zsh": FileKind.SHELL,
+    ".command": FileKind.SHELL,
+    ".bat": FileKind.BATCH,
+    ".cmd": FileKind.BATCH,
+    ".ps1": FileKind.POWERSHELL,
+    ".psm1": FileKind.POWERSHELL,
+    ".js": FileKind.JAVASCRIPT,
+    ".mjs": FileKind.JAVASCRIPT,
+    ".cjs": FileKind.JAVASCRIPT,
+    ".cfg": FileKind.CONFIG,
+    ".toml": FileKind.CONFIG,
+    ".ini": FileKind.CONFIG,
+    ".json": FileKind.CONFIG,
+    ".yaml": FileKind.CONFIG,
+    ".yml": FileKind.CONFIG,
+    ".pyc": FileKind.BYTECODE,
+    ".pyo": FileKind.BYTECODE,
 }
-_METADATA_NAMES = frozenset({"PKG-INFO", "METADATA", "RECORD", "WHEEL", "entry_points.txt",
-                             "top_level.txt", "SOURCES.txt", "requires.txt", "dependency_links.txt"})
+_METADATA_NAMES = frozenset(
+    {
+        "PKG-INFO",
+        "METADATA",
+        "RECORD",
+        "WHEEL",
+        "entry_points.txt",
+        "top_level.txt",
+        "SOURCES.txt",
+        "requires.txt",
+        "dependency_links.txt",
+    }
+)
 _NATIVE_SUFFIXES = (".so", ".dll", ".dylib", ".pyd", ".exe", ".bin", ".elf")
 
 # Folders whose code never runs on install or import (GuardDog's false positives live here).
-NON_RUNTIME_DIRS = frozenset({"test", "tests", "testing", "doc", "docs", "example", "examples",
-                              "benchmark", "benchmarks", "bench", "demo", "demos", "sample", "samples",
-                              "test_data", "testdata", "fixtures", "tutorial", "tutorials", "notebooks",
-                              "docs_src", "documentation"})
+NON_RUNTIME_DIRS = frozenset(
+    {
+        "test",
+        "tests",
+        "testing",
+        "doc",
+        "docs",
+        "example",
+        "examples",
+        "benchmark",
+        "benchmarks",
+        "bench",
+        "demo",
+        "demos",
+        "sample",
+        "samples",
+        "test_data",
+        "testdata",
+        "fixtures",
+        "tutorial",
+        "tutorials",
+        "notebooks",
+        "docs_src",
+        "documentation",
+    }
+)
 # Folders of developer scripts: code that runs only when someone runs it by hand.
-SCRIPT_DIRS = frozenset({"tools", "scripts", "script", "ci", "build_tools", "dev", "devtools",
-                         ".github", "utils_dev", "maint", "contrib", "misc", "bin"})
+SCRIPT_DIRS = frozenset(
+    {
+        "tools",
+        "scripts",
+        "script",
+        "ci",
+        "build_tools",
+        "dev",
+        "devtools",
+        ".github",
+        "utils_dev",
+        "maint",
+        "contrib",
+        "misc",
+        "bin",
+    }
+)
 _TEST_FILE = re.compile(r"(^test_.*|.*_test|^conftest|^tests?)\.py$")
 
 
@@ -66,12 +128,13 @@ def classify(path: str, head: bytes, artifact: ArtifactKind) -> FileClass:
     parts = [p for p in path.replace("!", "/").split("/") if p]
     name = parts[-1] if parts else path
     lower = name.lower()
-    suffix = lower[lower.rfind("."):] if "." in lower else ""
+    suffix = lower[lower.rfind(".") :] if "." in lower else ""
     binary_kind = describe_binary(head)
-    if binary_kind or lower.endswith(_NATIVE_SUFFIXES) and _is_binary(head):
+    if binary_kind or (lower.endswith(_NATIVE_SUFFIXES) and _is_binary(head)):
         return FileClass(FileKind.NATIVE, RunContext.DATA)
-    if name in _METADATA_NAMES and ("dist-info" in path or "egg-info" in path or "PKG-INFO" == name
-                                    or len(parts) <= 2):
+    if name in _METADATA_NAMES and (
+        "dist-info" in path or "egg-info" in path or name == "PKG-INFO" or len(parts) <= 2
+    ):
         return FileClass(FileKind.METADATA, RunContext.DATA)
     kind = _SUFFIX_KINDS.get(suffix)
     if kind is None:
@@ -161,7 +224,7 @@ def decode_text(data: bytes) -> str:
     Latin-1 never fails, so a file in an unknown encoding is still scanned.
     """
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -20,14 +20,40 @@ from depvet.model import RunContext
 BUILTIN_NAMES = frozenset(dir(builtins)) | {"__builtins__"}
 
 # setuptools/distutils commands whose subclassing in setup.py runs code at install or build time.
-SETUP_COMMANDS = frozenset({
-    "install", "develop", "egg_info", "build_py", "build_ext", "build", "sdist", "bdist_wheel",
-    "bdist_egg", "bdist", "install_lib", "install_scripts", "install_data", "install_headers",
-    "easy_install", "build_clib", "build_scripts", "test", "editable_wheel", "dist_info",
-})
+SETUP_COMMANDS = frozenset(
+    {
+        "install",
+        "develop",
+        "egg_info",
+        "build_py",
+        "build_ext",
+        "build",
+        "sdist",
+        "bdist_wheel",
+        "bdist_egg",
+        "bdist",
+        "install_lib",
+        "install_scripts",
+        "install_data",
+        "install_headers",
+        "easy_install",
+        "build_clib",
+        "build_scripts",
+        "test",
+        "editable_wheel",
+        "dist_info",
+    }
+)
 # Callables that run a function they are given right away or at exit.
-_RUNNERS = frozenset({"atexit.register", "threading.Thread", "multiprocessing.Process",
-                      "threading.Timer", "_thread.start_new_thread"})
+_RUNNERS = frozenset(
+    {
+        "atexit.register",
+        "threading.Thread",
+        "multiprocessing.Process",
+        "threading.Timer",
+        "_thread.start_new_thread",
+    }
+)
 
 
 class ScopeKind(enum.StrEnum):
@@ -127,7 +153,7 @@ class NameResolver:
         self.aliases = aliases
         self.defined = defined
 
-    def resolve(self, node: ast.expr) -> str | None:  # noqa: C901 - one case per idiom
+    def resolve(self, node: ast.expr) -> str | None:
         match node:
             case ast.Name(id=name):
                 if name in self.aliases:
@@ -143,15 +169,20 @@ class NameResolver:
                     return None
                 if attr == "__dict__":
                     return base
-                if base == "builtins" or base.startswith("builtins.") and base.count(".") == 1 and \
-                        base[len("builtins."):] in ("__builtins__",):
+                if base == "builtins" or (
+                    base.startswith("builtins.")
+                    and base.count(".") == 1
+                    and base[len("builtins.") :] in ("__builtins__",)
+                ):
                     return f"builtins.{attr}"
                 return f"{base}.{attr}"
             case ast.Call():
                 return self.import_call(node) or self._getattr_call(node)
             case ast.Subscript(value=value, slice=ast.Constant(value=str() as key)):
                 base = self.resolve(value)
-                if base in ("builtins", "builtins.globals", "builtins.vars") or (base and base.endswith(".__dict__")):
+                if base in ("builtins", "builtins.globals", "builtins.vars") or (
+                    base and base.endswith(".__dict__")
+                ):
                     return f"builtins.{key}" if base != "sys.modules" else key
                 if base == "sys.modules":
                     return key
@@ -183,7 +214,11 @@ class NameResolver:
         from depvet.analysis.staticeval import StaticEvaluator
 
         value = StaticEvaluator(self.resolve_simple).evaluate(node)
-        return value if isinstance(value, str) and value.isidentifier() or isinstance(value, str) and "." in value else None
+        return (
+            value
+            if (isinstance(value, str) and value.isidentifier()) or (isinstance(value, str) and "." in value)
+            else None
+        )
 
     def resolve_simple(self, node: ast.expr) -> str | None:
         # Resolution without getattr/import evaluation, for the evaluator nested in resolve().
@@ -197,7 +232,6 @@ class NameResolver:
             base = self.resolve_simple(node.value)
             return f"{base}.{node.attr}" if base else None
         return None
-
 
 
 class _Walker:
@@ -227,9 +261,18 @@ class _Walker:
         self._note_docstring(self.tree)
         self._walk_body(self.tree.body, self.module)
         self._assign_contexts()
-        return ModuleFacts(self.tree, self.module, self.scopes, self.calls, self.strings,
-                           self.aliases, self.functions, self.classes, self.bindings,
-                           self.scope_of_node)
+        return ModuleFacts(
+            self.tree,
+            self.module,
+            self.scopes,
+            self.calls,
+            self.strings,
+            self.aliases,
+            self.functions,
+            self.classes,
+            self.bindings,
+            self.scope_of_node,
+        )
 
     def _collect_imports(self) -> None:
         # Flow-insensitive: an alias imported anywhere resolves everywhere in the module.
@@ -245,14 +288,22 @@ class _Walker:
                 base = ("." * node.level) + (node.module or "")
                 for alias in node.names:
                     if alias.name != "*":
-                        self.aliases[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+                        self.aliases[alias.asname or alias.name] = (
+                            f"{base}.{alias.name}" if base else alias.name
+                        )
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 self.defined.add(node.name)
 
-    def _note_docstring(self, node: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+    def _note_docstring(
+        self, node: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    ) -> None:
         body = node.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             self.docstrings.add(id(body[0].value))
 
     def _walk_body(self, body: list[ast.stmt], scope: Scope) -> None:
@@ -332,11 +383,17 @@ class _Walker:
         self.calls.append(CallSite(node, name, attr, scope))
         if isinstance(node.func, ast.Name) and node.func.id in self.defined:
             scope.local_calls.add(node.func.id)
-        elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) \
-                and node.func.value.id in ("self", "cls"):
+        elif (
+            isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in ("self", "cls")
+        ):
             scope.local_calls.add(node.func.attr)
         if name in _RUNNERS or (name and name.endswith(".submit")):
-            for arg in [*node.args, *[k.value for k in node.keywords if k.arg in (None, "target", "function")]]:
+            for arg in [
+                *node.args,
+                *[k.value for k in node.keywords if k.arg in (None, "target", "function")],
+            ]:
                 if isinstance(arg, ast.Name):
                     scope.local_calls.add(arg.id)
         # Functions passed as values (callbacks, cmdclass dict entries) may run from here.
@@ -378,7 +435,7 @@ class _Walker:
         """``run = os.system`` / ``b = __import__('base64')``: a name that aliases a callable."""
         if isinstance(value, ast.Name | ast.Attribute):
             resolved = self.resolve(value)
-            if resolved and "." in resolved or resolved in ("builtins.exec", "builtins.eval"):
+            if (resolved and "." in resolved) or resolved in ("builtins.exec", "builtins.eval"):
                 return resolved
             if resolved and resolved.startswith("builtins."):
                 return resolved
@@ -394,7 +451,9 @@ class _Walker:
         auto = self.base if self.base.runs_automatically else None
         for scope in self.scopes:
             if scope.kind is ScopeKind.MAIN_BLOCK or self.base is RunContext.NON_RUNTIME:
-                scope.context = RunContext.NON_RUNTIME if self.base is RunContext.NON_RUNTIME else RunContext.CALLED
+                scope.context = (
+                    RunContext.NON_RUNTIME if self.base is RunContext.NON_RUNTIME else RunContext.CALLED
+                )
             elif scope.kind is ScopeKind.MODULE:
                 scope.context = self.base
             else:
@@ -418,17 +477,21 @@ class _Walker:
             if scope.kind is not ScopeKind.MAIN_BLOCK:
                 scope.context = context
             for child in self._children(scope):
-                if child.kind is ScopeKind.CLASS and scope.kind is not ScopeKind.FUNCTION:
-                    work.append(child)
-                elif child.kind is ScopeKind.FUNCTION and scope.kind is ScopeKind.CLASS and \
-                        (_is_command_class(scope) and self.setup_script):
+                if (child.kind is ScopeKind.CLASS and scope.kind is not ScopeKind.FUNCTION) or (
+                    child.kind is ScopeKind.FUNCTION
+                    and scope.kind is ScopeKind.CLASS
+                    and (_is_command_class(scope) and self.setup_script)
+                ):
                     work.append(child)
             for name in scope.local_calls:
                 for target in self.functions.get(name, []):
                     work.append(target)
                 for cls in self.classes.get(name, []):
-                    work.extend(f for f in self._children(cls)
-                                if f.kind is ScopeKind.FUNCTION and f.name in ("__init__", "__new__", "__call__"))
+                    work.extend(
+                        f
+                        for f in self._children(cls)
+                        if f.kind is ScopeKind.FUNCTION and f.name in ("__init__", "__new__", "__call__")
+                    )
 
     def _children(self, scope: Scope) -> Iterator[Scope]:
         return (s for s in self.scopes if s.parent is scope)

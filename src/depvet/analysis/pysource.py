@@ -63,7 +63,7 @@ def parse_tolerant(text: str, filename: str = "<scanned>") -> ParsedSource | Non
 
 def _py2_rewrite(line: str) -> str:
     if (m := _EXCEPT.match(line)) is not None:
-        return f"{m.group(1)} as {m.group(2)}:" + line[m.end():]
+        return f"{m.group(1)} as {m.group(2)}:" + line[m.end() :]
     if (m := _EXEC.match(line)) is not None:
         return f"{m.group(1)}exec({m.group(2)})"
     if (m := _PRINT.match(line)) is not None and m.group(3):

@@ -72,8 +72,9 @@ def _as_text(value: Value) -> str:
     raise Unknown("not text")
 
 
-def _bounded_decompress(make: Callable[[], zlib._Decompress | bz2.BZ2Decompressor | lzma.LZMADecompressor],
-                        data: bytes) -> bytes:
+def _bounded_decompress(
+    make: Callable[[], zlib._Decompress | bz2.BZ2Decompressor | lzma.LZMADecompressor], data: bytes
+) -> bytes:
     engine = make()
     if isinstance(engine, bz2.BZ2Decompressor | lzma.LZMADecompressor):
         out = engine.decompress(data, max_length=MAX_VALUE_BYTES + 1)
@@ -153,23 +154,33 @@ BYTES_DECODERS: dict[str, Callable[[bytes], bytes]] = {
 
 # codecs.decode(x, name) / x.decode(name) with a transforming codec.
 CODEC_DECODERS: dict[str, Callable[[bytes], bytes]] = {
-    "base64": _b64, "base_64": _b64, "base64_codec": _b64,
-    "hex": _guarded(binascii.unhexlify), "hex_codec": _guarded(binascii.unhexlify),
-    "zlib": _zlib, "zip": _zlib, "zlib_codec": _zlib,
-    "bz2": _bz2, "bz2_codec": _bz2,
+    "base64": _b64,
+    "base_64": _b64,
+    "base64_codec": _b64,
+    "hex": _guarded(binascii.unhexlify),
+    "hex_codec": _guarded(binascii.unhexlify),
+    "zlib": _zlib,
+    "zip": _zlib,
+    "zlib_codec": _zlib,
+    "bz2": _bz2,
+    "bz2_codec": _bz2,
 }
 ROT13_NAMES = frozenset({"rot13", "rot_13", "rot-13"})
 DECODER_NAMES = frozenset(BYTES_DECODERS) | {"codecs.decode"}
 
-_BUILTIN_NAMES = frozenset({"chr", "ord", "str", "bytes", "bytearray", "list", "tuple", "reversed",
-                            "map", "int", "len"})
+_BUILTIN_NAMES = frozenset(
+    {"chr", "ord", "str", "bytes", "bytearray", "list", "tuple", "reversed", "map", "int", "len"}
+)
 
 
 class StaticEvaluator:
     """Evaluates expressions of one module against the literal bindings it has seen."""
 
-    def __init__(self, resolve: Callable[[ast.expr], str | None],
-                 bindings: Callable[[str, int], ast.expr | None] | None = None) -> None:
+    def __init__(
+        self,
+        resolve: Callable[[ast.expr], str | None],
+        bindings: Callable[[str, int], ast.expr | None] | None = None,
+    ) -> None:
         self._resolve = resolve
         self._bindings = bindings or (lambda _name, _line: None)
         self._active: set[tuple[str, int]] = set()
@@ -228,11 +239,11 @@ class StaticEvaluator:
         key = (name, id(bound))
         if bound is None or key in self._active:
             raise Unknown(name)
-        self._active.add(key)  # type: ignore[arg-type]
+        self._active.add(key)
         try:
             return self._eval(bound, {})
         finally:
-            self._active.discard(key)  # type: ignore[arg-type]
+            self._active.discard(key)
 
     def _formatted(self, part: ast.expr, local: dict[str, Value]) -> str:
         if isinstance(part, ast.Constant) and isinstance(part.value, str):
@@ -258,8 +269,16 @@ class StaticEvaluator:
                     return left + right  # type: ignore[operator]
             case ast.Mult():
                 return self._repeat(left, right)
-            case ast.Sub() | ast.LShift() | ast.RShift() | ast.BitXor() | ast.BitAnd() | ast.BitOr() | \
-                    ast.FloorDiv() | ast.Mod() if isinstance(left, int) and isinstance(right, int):
+            case (
+                ast.Sub()
+                | ast.LShift()
+                | ast.RShift()
+                | ast.BitXor()
+                | ast.BitAnd()
+                | ast.BitOr()
+                | ast.FloorDiv()
+                | ast.Mod()
+            ) if isinstance(left, int) and isinstance(right, int):
                 return _int_op(node.op, left, right)
             case ast.Mod() if isinstance(left, str) and isinstance(right, str | int):
                 return left % right
@@ -278,7 +297,7 @@ class StaticEvaluator:
             product = left * right  # type: ignore[operator]
             if isinstance(product, int) and product.bit_length() > 256:
                 raise Unknown("number too large")
-            return product  # type: ignore[no-any-return]
+            return product
         raise Unknown("mult")
 
     def _subscript(self, node: ast.Subscript, local: dict[str, Value]) -> Value:
@@ -286,8 +305,10 @@ class StaticEvaluator:
         if not isinstance(base, str | bytes | list | tuple):
             raise Unknown("subscript base")
         if isinstance(node.slice, ast.Slice):
-            parts = [None if p is None else self._eval(p, local)
-                     for p in (node.slice.lower, node.slice.upper, node.slice.step)]
+            parts = [
+                None if p is None else self._eval(p, local)
+                for p in (node.slice.lower, node.slice.upper, node.slice.step)
+            ]
             if not all(p is None or isinstance(p, int) for p in parts):
                 raise Unknown("slice")
             lower, upper, step = (p if isinstance(p, int) else None for p in parts)
@@ -362,7 +383,7 @@ class StaticEvaluator:
                 raise Unknown("codecs.decode shape")
             return self._codec(args[0], encoding, name.endswith("decode"))
         if name.startswith("builtins."):
-            return self._builtin(name[len("builtins."):], node, local)
+            return self._builtin(name[len("builtins.") :], node, local)
         raise Unknown(name)
 
     def _codec(self, value: Value, encoding: str, decoding: bool) -> Value:

@@ -17,8 +17,13 @@ from collections.abc import Sequence
 
 from depvet.model import Finding, Severity, Verdict
 
-WEIGHTS = {Severity.CRITICAL: 40.0, Severity.HIGH: 15.0, Severity.MEDIUM: 4.0, Severity.LOW: 1.0,
-           Severity.INFO: 0.0}
+WEIGHTS = {
+    Severity.CRITICAL: 40.0,
+    Severity.HIGH: 15.0,
+    Severity.MEDIUM: 4.0,
+    Severity.LOW: 1.0,
+    Severity.INFO: 0.0,
+}
 MAX_SCORE = 100.0
 MAX_REASONS = 3
 

@@ -18,6 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import IO
 
 from depvet.artifacts.limits import Limits
 from depvet.errors import ArtifactError, LimitExceeded
@@ -57,7 +58,7 @@ class Budget:
 
 def looks_like_archive(name: str, head: bytes) -> str | None:
     """'zip' or 'tar' when a member is an archive we should open, by magic bytes first."""
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
     if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00":
         lower = name.lower()
@@ -100,8 +101,7 @@ class ArchiveReader:
     def read(self, data: bytes, kind: str, prefix: str = "", depth: int = 0) -> Iterator[FileEntry]:
         if depth > self.limits.max_depth:
             raise LimitExceeded(
-                f"archives nested more than {self.limits.max_depth} deep at {prefix}: "
-                "likely a recursive bomb"
+                f"archives nested more than {self.limits.max_depth} deep at {prefix}: likely a recursive bomb"
             )
         if kind == "zip":
             yield from self._read_zip(data, prefix, depth)
@@ -144,9 +144,7 @@ class ArchiveReader:
                 return ReadIssue(IssueKind.DEVICE, where, "device or fifo entry in archive")
         return None
 
-    def _zip_member(
-        self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str
-    ) -> bytes | None:
+    def _zip_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> bytes | None:
         limits = self.limits
         declared = info.file_size
         try:
@@ -158,8 +156,15 @@ class ArchiveReader:
                 return self._bounded_read(stream, where, info.compress_size, declared)
         except LimitExceeded:
             raise
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error,
-                NotImplementedError, RuntimeError) as exc:
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            ValueError,
+            EOFError,
+            zlib.error,
+            NotImplementedError,
+            RuntimeError,
+        ) as exc:
             raise ArtifactError(f"corrupt zip member {where}: {exc}") from exc
 
     # -- tar -------------------------------------------------------------------------------
@@ -228,8 +233,9 @@ class ArchiveReader:
             return
         yield FileEntry(path, content)
 
-    def _bounded_read(self, stream: io.BufferedIOBase | zipfile.ZipExtFile,
-                      where: str, compressed: int, declared: int) -> bytes:
+    def _bounded_read(
+        self, stream: IO[bytes], where: str, compressed: int, declared: int
+    ) -> bytes:
         limits = self.limits
         parts: list[bytes] = []
         size = 0
@@ -254,7 +260,11 @@ class ArchiveReader:
     def _skip_large(self, where: str, size: int, head: bytes) -> None:
         kind = describe_binary(head) or "data"
         self.budget.issues.append(
-            ReadIssue(IssueKind.SKIPPED_LARGE, where, f"{size} bytes ({kind}), over the per-member limit: not analysed")
+            ReadIssue(
+                IssueKind.SKIPPED_LARGE,
+                where,
+                f"{size} bytes ({kind}), over the per-member limit: not analysed",
+            )
         )
 
     @staticmethod
@@ -297,7 +307,9 @@ class _RatioGuard(io.RawIOBase):
                 f"({self.compressed} bytes to over {self.produced}): decompression bomb"
             )
         if self.produced > limits.max_total_bytes:
-            raise LimitExceeded(f"{self.where} expands past {limits.max_total_bytes} bytes: decompression bomb")
+            raise LimitExceeded(
+                f"{self.where} expands past {limits.max_total_bytes} bytes: decompression bomb"
+            )
         return n
 
 
@@ -317,9 +329,9 @@ def describe_binary(head: bytes) -> str | None:
         if head.startswith(magic):
             if magic == b"MZ" and b"PE" not in head[:1024] and len(head) >= 64:
                 return None
-            if label.startswith("Mach-O universal") and len(head) >= 8:
-                # Java class files share this magic; a fat binary has a small arch count.
-                if int.from_bytes(head[4:8], "big") > 30:
-                    return None
+            # Java class files share the fat-binary magic; a fat binary has a small arch count.
+            fat_arch_count = int.from_bytes(head[4:8], "big") if len(head) >= 8 else 0
+            if label.startswith("Mach-O universal") and fat_arch_count > 30:
+                return None
             return label
     return None

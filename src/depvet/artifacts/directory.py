@@ -12,8 +12,21 @@ from depvet.errors import ArtifactError
 from depvet.model import FileEntry, IssueKind, ReadIssue
 
 # Never part of a distribution; reading them only costs time.
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".tox", ".nox", ".mypy_cache",
-                       ".ruff_cache", ".pytest_cache", "node_modules", ".venv"})
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        "node_modules",
+        ".venv",
+    }
+)
 
 
 def read_directory(root: Path, reader: ArchiveReader) -> Iterator[FileEntry]:
@@ -25,7 +38,9 @@ def read_directory(root: Path, reader: ArchiveReader) -> Iterator[FileEntry]:
             entries = sorted(os.scandir(current), key=lambda e: e.name)
         except OSError as exc:
             reader.budget.issues.append(
-                ReadIssue(IssueKind.UNREADABLE_NESTED, _rel(root, Path(current)), f"cannot list: {exc.strerror}")
+                ReadIssue(
+                    IssueKind.UNREADABLE_NESTED, _rel(root, Path(current)), f"cannot list: {exc.strerror}"
+                )
             )
             continue
         subdirs: list[Path] = []
@@ -34,7 +49,9 @@ def read_directory(root: Path, reader: ArchiveReader) -> Iterator[FileEntry]:
             rel = _rel(root, path)
             if entry.is_symlink():
                 reader.budget.issues.append(
-                    ReadIssue(IssueKind.SYMLINK, rel, f"symbolic link to {os.readlink(path)!r} (not followed)")
+                    ReadIssue(
+                        IssueKind.SYMLINK, rel, f"symbolic link to {str(path.readlink())!r} (not followed)"
+                    )
                 )
                 continue
             if entry.is_dir(follow_symlinks=False):
@@ -52,7 +69,9 @@ def read_file_bytes(path: Path, rel: str, reader: ArchiveReader) -> bytes | None
     try:
         info = path.lstat()
     except OSError as exc:
-        reader.budget.issues.append(ReadIssue(IssueKind.LISTED_BUT_ABSENT, rel, f"cannot stat: {exc.strerror}"))
+        reader.budget.issues.append(
+            ReadIssue(IssueKind.LISTED_BUT_ABSENT, rel, f"cannot stat: {exc.strerror}")
+        )
         return None
     if not stat.S_ISREG(info.st_mode):
         if stat.S_ISLNK(info.st_mode):
@@ -66,9 +85,13 @@ def read_file_bytes(path: Path, rel: str, reader: ArchiveReader) -> bytes | None
             if info.st_size > reader.limits.max_member_bytes:
                 head = handle.read(reader.limits.head_bytes)
                 kind = describe_binary(head) or "data"
-                reader.budget.issues.append(ReadIssue(
-                    IssueKind.SKIPPED_LARGE, rel,
-                    f"{info.st_size} bytes ({kind}), over the per-file limit: not analysed"))
+                reader.budget.issues.append(
+                    ReadIssue(
+                        IssueKind.SKIPPED_LARGE,
+                        rel,
+                        f"{info.st_size} bytes ({kind}), over the per-file limit: not analysed",
+                    )
+                )
                 return None
             data = handle.read(reader.limits.max_member_bytes + 1)
     except OSError as exc:

@@ -37,9 +37,17 @@ def find_site_packages(root: Path) -> list[Path]:
         return [root]
     if (root / "pyvenv.cfg").is_file() or (root / "bin" / "python").exists() or (root / "lib").is_dir():
         found = sorted(
-            {p for pattern in ("lib/python*/site-packages", "lib64/python*/site-packages",
-                               "Lib/site-packages", "lib/python*/dist-packages")
-             for p in root.glob(pattern) if p.is_dir()}
+            {
+                p
+                for pattern in (
+                    "lib/python*/site-packages",
+                    "lib64/python*/site-packages",
+                    "Lib/site-packages",
+                    "lib/python*/dist-packages",
+                )
+                for p in root.glob(pattern)
+                if p.is_dir()
+            }
         )
         return found
     return []
@@ -56,7 +64,7 @@ def parse_record(text: str) -> list[RecordRow]:
             continue
         digest: str | None = None
         if len(fields) > 1 and fields[1].startswith("sha256="):
-            encoded = fields[1][len("sha256="):]
+            encoded = fields[1][len("sha256=") :]
             try:
                 digest = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).hex()
             except (ValueError, TypeError):
@@ -72,8 +80,13 @@ def read_distribution(site: Path, dist_info: str, reader: ArchiveReader) -> Iter
     try:
         rows = parse_record(record_path.read_text(encoding="utf-8", errors="replace"))
     except OSError:
-        issues.append(ReadIssue(IssueKind.LISTED_BUT_ABSENT, f"{dist_info}/RECORD",
-                                "no RECORD: files of this distribution cannot be listed or verified"))
+        issues.append(
+            ReadIssue(
+                IssueKind.LISTED_BUT_ABSENT,
+                f"{dist_info}/RECORD",
+                "no RECORD: files of this distribution cannot be listed or verified",
+            )
+        )
         rows = []
     env_root = site.parents[2] if len(site.parents) > 2 and site.parent.name.startswith("python") else site
     listed: set[str] = set()
@@ -82,7 +95,9 @@ def read_distribution(site: Path, dist_info: str, reader: ArchiveReader) -> Iter
         target = Path(os.path.normpath(site / rel))
         listed.add(os.path.normpath(rel))
         if not _within(target, env_root):
-            issues.append(ReadIssue(IssueKind.PATH_TRAVERSAL, rel, "RECORD lists a path outside the environment"))
+            issues.append(
+                ReadIssue(IssueKind.PATH_TRAVERSAL, rel, "RECORD lists a path outside the environment")
+            )
             continue
         if "__pycache__" in Path(rel).parts:
             continue
@@ -93,18 +108,28 @@ def read_distribution(site: Path, dist_info: str, reader: ArchiveReader) -> Iter
         if data is None:
             continue
         if row.sha256 and row.sha256 != hashlib.sha256(data).hexdigest():
-            issues.append(ReadIssue(IssueKind.HASH_MISMATCH, rel,
-                                    "file differs from the hash its RECORD gives (modified after install)"))
+            issues.append(
+                ReadIssue(
+                    IssueKind.HASH_MISMATCH,
+                    rel,
+                    "file differs from the hash its RECORD gives (modified after install)",
+                )
+            )
         yield from reader.emit_file(rel, data, 0)
     yield from _unlisted_files(site, dist_info, rows, listed, reader)
 
 
-def _unlisted_files(site: Path, dist_info: str, rows: list[RecordRow], listed: set[str],
-                    reader: ArchiveReader) -> Iterator[FileEntry]:
-    owned_dirs = sorted({
-        parts[0] for parts in (Path(r.path.replace("\\", "/")).parts for r in rows)
-        if len(parts) > 1 and parts[0] != ".." and not parts[0].endswith((".dist-info", ".data"))
-    } | {dist_info})
+def _unlisted_files(
+    site: Path, dist_info: str, rows: list[RecordRow], listed: set[str], reader: ArchiveReader
+) -> Iterator[FileEntry]:
+    owned_dirs = sorted(
+        {
+            parts[0]
+            for parts in (Path(r.path.replace("\\", "/")).parts for r in rows)
+            if len(parts) > 1 and parts[0] != ".." and not parts[0].endswith((".dist-info", ".data"))
+        }
+        | {dist_info}
+    )
     for top in owned_dirs:
         base = site / top
         if not base.is_dir() or base.is_symlink():
@@ -119,7 +144,12 @@ def _unlisted_files(site: Path, dist_info: str, rows: list[RecordRow], listed: s
                 if top == dist_info and filename in ("INSTALLER", "REQUESTED", "direct_url.json"):
                     continue  # written by the installer after RECORD
                 reader.budget.issues.append(
-                    ReadIssue(IssueKind.MISSING_FROM_RECORD, rel, "file in the distribution's folder that RECORD does not list"))
+                    ReadIssue(
+                        IssueKind.MISSING_FROM_RECORD,
+                        rel,
+                        "file in the distribution's folder that RECORD does not list",
+                    )
+                )
                 yield from _read(full, rel, reader)
 
 
@@ -129,8 +159,9 @@ def unowned_startup_files(site: Path, listed_anywhere: set[str]) -> list[str]:
     for entry in sorted(os.scandir(site), key=lambda e: e.name):
         if not entry.is_file(follow_symlinks=False) and not entry.is_symlink():
             continue
-        if (entry.name.endswith(STARTUP_FILE_SUFFIXES) or entry.name in STARTUP_FILE_NAMES) and \
-                entry.name not in listed_anywhere:
+        if (
+            entry.name.endswith(STARTUP_FILE_SUFFIXES) or entry.name in STARTUP_FILE_NAMES
+        ) and entry.name not in listed_anywhere:
             found.append(entry.name)
     return found
 
@@ -149,7 +180,12 @@ def all_recorded_paths(site: Path) -> set[str]:
 def read_unowned(site: Path, names: list[str], reader: ArchiveReader) -> Iterator[FileEntry]:
     for name in names:
         reader.budget.issues.append(
-            ReadIssue(IssueKind.MISSING_FROM_RECORD, name, "start-up file that no installed distribution's RECORD lists"))
+            ReadIssue(
+                IssueKind.MISSING_FROM_RECORD,
+                name,
+                "start-up file that no installed distribution's RECORD lists",
+            )
+        )
         yield from _read(site / name, name, reader)
 
 

