@@ -23,5 +23,9 @@ class LimitExceeded(ArtifactError):
     """A size, ratio, count or depth limit was crossed while reading an artifact."""
 
 
+class BudgetExhausted(LimitExceeded):
+    """The whole artifact's byte or member budget is spent: always fatal for that artifact."""
+
+
 class DecodeBudgetExceeded(DepvetError):
     """Static decoding stopped because its output budget was spent."""

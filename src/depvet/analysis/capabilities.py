@@ -82,48 +82,6 @@ FILE_WRITE_METHODS = frozenset({"write_text", "write_bytes"})
 COPY_CALLS = frozenset({"shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.move", "os.rename"})
 CHMOD_CALLS = frozenset({"os.chmod", "os.fchmod"})
 
-# A Python file is parsed when it contains one of these (or a detector's own tokens): without
-# any of them none of the capabilities above can be exercised.
-TOKENS = (
-    "exec",
-    "eval",
-    "compile",
-    "system",
-    "popen",
-    "Popen",
-    "subprocess",
-    "spawn",
-    "pty",
-    "socket",
-    "urllib",
-    "urlopen",
-    "requests",
-    "httpx",
-    "http.client",
-    "httplib",
-    "aiohttp",
-    "pycurl",
-    "wget",
-    "b64",
-    "base64",
-    "b32",
-    "b16",
-    "a85",
-    "b85",
-    "hexlify",
-    "fromhex",
-    "decompress",
-    "codecs",
-    "marshal",
-    "getattr",
-    "__import__",
-    "import_module",
-    "chmod",
-    "dns",
-    "gethostbyname",
-    "getaddrinfo",
-)
-
 _HTTP_MODULE_PREFIXES = (
     "requests.",
     "httpx.",
@@ -183,35 +141,56 @@ def _tag_network(ctx: PyContext, call: CallSite, name: str) -> None:
     attr = call.attr
     if attr is None or name.startswith(("self.", "cls.")):
         return
-    if name.startswith(_HTTP_MODULE_PREFIXES) or _receiver_is_network(call):
+    if name.startswith(_HTTP_MODULE_PREFIXES) or _receiver_is_network(ctx, call):
         if attr in SEND_METHODS:
             ctx.mark(Cap.NETWORK_SEND, call, name or attr, payload=args)
         elif attr in FETCH_METHODS:
             ctx.mark(Cap.NETWORK_FETCH, call, name or attr)
 
 
-def _receiver_is_network(call: CallSite) -> bool:
-    """``requests.Session().post``, ``socket.socket().sendall`` and the like, by the receiver's source."""
+NETWORK_CLIENTS = frozenset(
+    {
+        "requests.Session",
+        "requests.session",
+        "httpx.Client",
+        "httpx.AsyncClient",
+        "socket.socket",
+        "socket.create_connection",
+        "urllib3.PoolManager",
+        "urllib3.connection_from_url",
+        "http.client.HTTPConnection",
+        "http.client.HTTPSConnection",
+        "httplib.HTTPConnection",
+        "httplib.HTTPSConnection",
+        "aiohttp.ClientSession",
+        "ftplib.FTP",
+        "smtplib.SMTP",
+        "smtplib.SMTP_SSL",
+        "telnetlib.Telnet",
+        "paramiko.SSHClient",
+        "websocket.create_connection",
+        "websockets.connect",
+    }
+)
+
+
+def _receiver_is_network(ctx: PyContext, call: CallSite) -> bool:
+    """``requests.Session().post`` or ``sock.sendall`` where ``sock = socket.socket(...)``."""
     func = call.node.func
     if not isinstance(func, ast.Attribute):
         return False
     receiver = func.value
-    while isinstance(receiver, ast.Call | ast.Attribute):
-        receiver = receiver.func if isinstance(receiver, ast.Call) else receiver.value
     if isinstance(receiver, ast.Name):
-        return receiver.id in (
-            "requests",
-            "httpx",
-            "socket",
-            "urllib3",
-            "aiohttp",
-            "session",
-            "sock",
-            "s",
-            "conn",
-            "client",
-            "http",
-        )
+        bound = ctx.facts.binding(receiver.id, call.line + 1)
+        if bound is None:
+            return False
+        receiver = bound
+    while isinstance(receiver, ast.Attribute) and not isinstance(receiver.value, ast.Name):
+        receiver = receiver.value
+    if isinstance(receiver, ast.withitem):
+        receiver = receiver.context_expr
+    if isinstance(receiver, ast.Call):
+        return ctx.facts_resolve(receiver.func) in NETWORK_CLIENTS
     return False
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from depvet.analysis.files import FileKind
-from depvet.analysis.pyfacts import CallSite, ModuleFacts, Scope, StringLit
+from depvet.analysis.pyfacts import CallSite, ModuleFacts, Scope, StringLit, resolver
 from depvet.analysis.staticeval import StaticEvaluator, Value, as_payload_text
 from depvet.model import ArtifactKind, Finding, ReadIssue, RunContext, Severity
 from depvet.rules import Rule
@@ -213,12 +213,17 @@ class PyContext(_Located):
         self.module_marks: list[Mark] = []
         self.payloads: list[Payload] = []
         self._values: dict[int, Value | None] = {}
+        self._resolve = resolver(facts)
 
     def context_of(self, scope: Scope) -> RunContext:
         # Decoded code was walked with the context of the call that decoded it as its base.
         if self.file.context is RunContext.NON_RUNTIME:
             return RunContext.NON_RUNTIME
         return scope.context
+
+    def facts_resolve(self, node: ast.expr) -> str | None:
+        """The dotted name an expression resolves to through this module's imports."""
+        return self._resolve(node)
 
     def evaluate(self, node: ast.expr) -> Value | None:
         key = id(node)
@@ -327,8 +332,11 @@ class Detector:
     calls: ClassVar[frozenset[str]] = frozenset()
     # String literals (not docstrings) matching this pattern go to on_string.
     strings: ClassVar[re.Pattern[str] | None] = None
-    # A Python file is parsed only when it contains one of its detectors' tokens.
+    # Substrings that make a Python file worth parsing on their own (rare in benign code) ...
     tokens: ClassVar[tuple[str, ...]] = ()
+    # ... and ones that do so only next to a process, network or environment token. Together
+    # they must cover every string ``strings`` can match (see analysis/prefilter.py).
+    context_tokens: ClassVar[tuple[str, ...]] = ()
     # Non-Python files (and unparseable Python) of these kinds go to on_text.
     text_kinds: ClassVar[frozenset[FileKind]] = frozenset()
 

@@ -27,6 +27,7 @@ from depvet.analysis.detector import (
 )
 from depvet.analysis.files import FileKind, classify, decode_text
 from depvet.analysis.pyfacts import extract_facts, resolver
+from depvet.analysis.prefilter import Prefilter
 from depvet.analysis.pysource import parse_tolerant
 from depvet.analysis.staticeval import StaticEvaluator
 from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
@@ -80,12 +81,11 @@ class Ruleset:
     by_call: dict[str, list[Detector]] = field(default_factory=dict)
     by_attr: dict[str, list[Detector]] = field(default_factory=dict)
     string_detectors: list[Detector] = field(default_factory=list)
-    prefilter: re.Pattern[str] | None = None
+    prefilter: Prefilter = field(init=False)
 
     def __post_init__(self) -> None:
-        from depvet.analysis.capabilities import TOKENS
-
-        tokens: set[str] = set(TOKENS)
+        tokens: set[str] = set()
+        context_tokens: set[str] = set()
         for detector in self.detectors:
             for name in detector.calls:
                 table = self.by_attr if name.startswith(".") else self.by_call
@@ -93,12 +93,8 @@ class Ruleset:
             if detector.strings is not None:
                 self.string_detectors.append(detector)
             tokens.update(detector.tokens)
-        if tokens:
-            alternation = "|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True))
-            self.prefilter = re.compile(alternation)
-
-    def wants_parse(self, text: str) -> bool:
-        return self.prefilter is None or self.prefilter.search(text) is not None
+            context_tokens.update(detector.context_tokens)
+        self.prefilter = Prefilter(tokens, context_tokens)
 
 
 def default_ruleset() -> Ruleset:
@@ -196,9 +192,16 @@ class ArtifactScan:
     # -- python ----------------------------------------------------------------------------
 
     def scan_python(self, info: FileInfo, text: str, deadline: float, *, force: bool = False) -> None:
-        ruleset = self.ruleset
-        if not force and info.layer == 0 and not info.setup_script and not ruleset.wants_parse(text):
-            return
+        prefilter = self.ruleset.prefilter
+        if info.layer == 0 and not force:
+            if info.context is RunContext.NON_RUNTIME:
+                # Tests, docs and examples never run on install or import: text rules only,
+                # and only where a strong token says there is something to look at.
+                if prefilter.wants(text):
+                    self.scan_text(info, text, fallback=True)
+                return
+            if not info.setup_script and not prefilter.wants(text):
+                return
         parsed = parse_tolerant(text) if len(text) <= MAX_PARSE_BYTES else None
         if parsed is None:
             if len(text) > MAX_PARSE_BYTES:
@@ -207,7 +210,11 @@ class ArtifactScan:
                 )
             self.scan_text(info, text, fallback=True)
             return
-        facts = extract_facts(parsed.tree, info.context, setup_script=info.setup_script)
+        # Decoded payloads and .pth code are small and all suspect: walk them whole.
+        hot = prefilter.hot_lines(text) if info.layer == 0 and not force else None
+        facts = extract_facts(
+            parsed.tree, info.context, setup_script=info.setup_script, hot_lines=hot, source=text
+        )
         evaluator = StaticEvaluator(resolver(facts), facts.binding)
         ctx = PyContext(info, text, facts, evaluator, self.sink, self.marks)
         ctx.payloads = find_payloads(ctx)

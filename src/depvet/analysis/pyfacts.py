@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 import enum
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -234,11 +235,25 @@ class NameResolver:
         return None
 
 
+_LEAVES = (ast.Load, ast.Store, ast.Del, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+_BARE_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
+_SELF_CALL = re.compile(r"\b(?:self|cls)\.([A-Za-z_]\w*)\s*\(")
+
+
 class _Walker:
-    def __init__(self, tree: ast.Module, base: RunContext, setup_script: bool) -> None:
+    def __init__(
+        self,
+        tree: ast.Module,
+        base: RunContext,
+        setup_script: bool,
+        hot_lines: frozenset[int] | None,
+        source_lines: list[str] | None,
+    ) -> None:
         self.tree = tree
         self.base = base
         self.setup_script = setup_script
+        self.hot_lines = hot_lines
+        self.source_lines = source_lines
         self.module = Scope(ScopeKind.MODULE, "<module>", 1, None, node=tree)
         self.scopes: list[Scope] = [self.module]
         self.calls: list[CallSite] = []
@@ -252,14 +267,14 @@ class _Walker:
         self.bindings: dict[str, list[tuple[int, Scope, ast.expr]]] = {}
         self.scope_of_node: dict[int, Scope] = {}
         self.docstrings: set[int] = set()
-        self.runner_targets: set[str] = set()
+        self.module_assigns: list[tuple[str, ast.expr]] = []
 
     # -- walking ---------------------------------------------------------------------------
 
     def run(self) -> ModuleFacts:
-        self._collect_imports()
         self._note_docstring(self.tree)
         self._walk_body(self.tree.body, self.module)
+        self._resolve_all()
         self._assign_contexts()
         return ModuleFacts(
             self.tree,
@@ -274,25 +289,20 @@ class _Walker:
             self.scope_of_node,
         )
 
-    def _collect_imports(self) -> None:
+    def _import(self, node: ast.Import | ast.ImportFrom) -> None:
         # Flow-insensitive: an alias imported anywhere resolves everywhere in the module.
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        self.aliases[alias.asname] = alias.name
-                    else:
-                        top = alias.name.split(".")[0]
-                        self.aliases[top] = top
-            elif isinstance(node, ast.ImportFrom):
-                base = ("." * node.level) + (node.module or "")
-                for alias in node.names:
-                    if alias.name != "*":
-                        self.aliases[alias.asname or alias.name] = (
-                            f"{base}.{alias.name}" if base else alias.name
-                        )
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                self.defined.add(node.name)
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.aliases[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    self.aliases[top] = top
+            return
+        base = ("." * node.level) + (node.module or "")
+        for alias in node.names:
+            if alias.name != "*":
+                self.aliases[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
 
     def _note_docstring(
         self, node: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
@@ -312,31 +322,38 @@ class _Walker:
 
     def _visit(self, node: ast.AST, scope: Scope) -> None:  # noqa: C901 - a dispatch table
         stack: list[tuple[ast.AST, Scope]] = [(node, scope)]
+        pop, push = stack.pop, stack.append
         while stack:
-            current, where = stack.pop()
+            current, where = pop()
             kind = type(current)
-            if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            if kind is ast.Name:
+                continue
+            if kind is ast.Constant:
+                self._constant(current, where)  # type: ignore[arg-type]
+                continue
+            if kind is ast.Call:
+                self.calls.append(CallSite(current, None, None, where))  # type: ignore[arg-type]
+            elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                 self._function(current, where)  # type: ignore[arg-type]
                 continue
-            if kind is ast.ClassDef:
+            elif kind is ast.ClassDef:
                 self._class(current, where)  # type: ignore[arg-type]
                 continue
-            if kind is ast.If and where.kind is ScopeKind.MODULE and _is_main_guard(current):  # type: ignore[arg-type]
+            elif kind is ast.Import or kind is ast.ImportFrom:
+                self._import(current)  # type: ignore[arg-type]
+                continue
+            elif kind is ast.If and where.kind is ScopeKind.MODULE and _is_main_guard(current):  # type: ignore[arg-type]
                 block = Scope(ScopeKind.MAIN_BLOCK, "__main__", current.lineno, where, node=current)  # type: ignore[attr-defined]
                 self.scopes.append(block)
                 for child in reversed(current.body):  # type: ignore[attr-defined]
-                    stack.append((child, block))
+                    push((child, block))
                 for child in reversed(current.orelse):  # type: ignore[attr-defined]
-                    stack.append((child, where))
+                    push((child, where))
                 continue
-            if kind is ast.Call:
-                self._call(current, where)  # type: ignore[arg-type]
-            elif kind is ast.Constant:
-                self._constant(current, where)  # type: ignore[arg-type]
             elif kind is ast.Assign or kind is ast.AnnAssign or kind is ast.AugAssign:
                 self._assign(current, where)  # type: ignore[arg-type]
             elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
-                self._loop_target(current, where)  # type: ignore[arg-type]
+                where.assigns.append((_target_names(current.target), current.iter))  # type: ignore[attr-defined]
             elif kind is ast.withitem:
                 item: ast.withitem = current  # type: ignore[assignment]
                 if item.optional_vars is not None:
@@ -348,9 +365,21 @@ class _Walker:
                 ret: ast.Return = current  # type: ignore[assignment]
                 if ret.value is not None:
                     where.returns.append(ret.value)
-            children = list(ast.iter_child_nodes(current))
-            for child in reversed(children):
-                stack.append((child, where))
+            for field_name in current._fields:
+                value = getattr(current, field_name, None)
+                if type(value) is list:
+                    for item_node in reversed(value):
+                        if isinstance(item_node, ast.AST) and not isinstance(item_node, _LEAVES):
+                            push((item_node, where))
+                elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                    push((value, where))
+
+    def _cold(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+        """A body with no token on any of its lines: nothing a detector wants is in it."""
+        if self.hot_lines is None:
+            return False
+        end = node.end_lineno or node.lineno
+        return not any(line in self.hot_lines for line in range(node.lineno, end + 1))
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, parent: Scope) -> None:
         for deco in node.decorator_list:
@@ -361,45 +390,36 @@ class _Walker:
         params = tuple(a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
         scope = Scope(ScopeKind.FUNCTION, node.name, node.lineno, parent, params=params, node=node)
         self.scopes.append(scope)
+        self.defined.add(node.name)
         self.functions.setdefault(node.name, []).append(scope)
         self.scope_of_node[id(node)] = scope
+        if self._cold(node):
+            self._cold_calls(node, scope)
+            return
         self._note_docstring(node)
         self._walk_body(node.body, scope)
+
+    def _cold_calls(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> None:
+        # The body is not walked, but calls it makes still carry run context onwards.
+        if self.source_lines is None:
+            return
+        text = "\n".join(self.source_lines[node.lineno - 1 : node.end_lineno or node.lineno])
+        for name in _BARE_CALL.findall(text):
+            scope.local_calls.update(_candidates(scope, name))
+        owner = _enclosing_class(scope)
+        if owner is not None:
+            scope.local_calls.update(f"{owner.qualname}.{attr}" for attr in _SELF_CALL.findall(text))
 
     def _class(self, node: ast.ClassDef, parent: Scope) -> None:
         for expr in [*node.decorator_list, *node.bases, *[k.value for k in node.keywords]]:
             self._visit(expr, parent)
-        bases = tuple(b for b in (self.resolve(base) for base in node.bases) if b)
-        scope = Scope(ScopeKind.CLASS, node.name, node.lineno, parent, bases=bases, node=node)
+        scope = Scope(ScopeKind.CLASS, node.name, node.lineno, parent, node=node)
         self.scopes.append(scope)
+        self.defined.add(node.name)
         self.classes.setdefault(node.name, []).append(scope)
         self.scope_of_node[id(node)] = scope
         self._note_docstring(node)
         self._walk_body(node.body, scope)
-
-    def _call(self, node: ast.Call, scope: Scope) -> None:
-        name = self.resolve(node.func)
-        attr = node.func.attr if isinstance(node.func, ast.Attribute) else None
-        self.calls.append(CallSite(node, name, attr, scope))
-        if isinstance(node.func, ast.Name) and node.func.id in self.defined:
-            scope.local_calls.add(node.func.id)
-        elif (
-            isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id in ("self", "cls")
-        ):
-            scope.local_calls.add(node.func.attr)
-        if name in _RUNNERS or (name and name.endswith(".submit")):
-            for arg in [
-                *node.args,
-                *[k.value for k in node.keywords if k.arg in (None, "target", "function")],
-            ]:
-                if isinstance(arg, ast.Name):
-                    scope.local_calls.add(arg.id)
-        # Functions passed as values (callbacks, cmdclass dict entries) may run from here.
-        for arg in [*node.args, *[k.value for k in node.keywords]]:
-            if isinstance(arg, ast.Name) and arg.id in self.defined:
-                scope.local_calls.add(arg.id)
 
     def _constant(self, node: ast.Constant, scope: Scope) -> None:
         value = node.value
@@ -418,9 +438,8 @@ class _Walker:
             names += _target_names(target)
             if isinstance(target, ast.Name) and not isinstance(node, ast.AugAssign):
                 self.bindings.setdefault(target.id, []).append((node.lineno, scope, value))
-                resolved = self._alias_value(value)
-                if resolved and scope.kind is ScopeKind.MODULE:
-                    self.aliases.setdefault(target.id, resolved)
+                if scope.kind is ScopeKind.MODULE:
+                    self.module_assigns.append((target.id, value))
         if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
             # x += y keeps x's earlier value: record as x = x + y for the evaluator.
             previous = ast.copy_location(ast.Name(id=node.target.id, ctx=ast.Load()), node)
@@ -428,21 +447,48 @@ class _Walker:
             self.bindings.setdefault(node.target.id, []).append((node.lineno, scope, combined))
         scope.assigns.append((names, value))
 
-    def _loop_target(self, node: ast.For | ast.AsyncFor | ast.comprehension, scope: Scope) -> None:
-        scope.assigns.append((_target_names(node.target), node.iter))
+    # -- after the walk: names resolve once every import and definition is known ------------
+
+    def _resolve_all(self) -> None:
+        for target, value in self.module_assigns:
+            resolved = self._alias_value(value)
+            if resolved:
+                self.aliases.setdefault(target, resolved)
+        for scope in self.scopes:
+            if scope.kind is ScopeKind.CLASS and isinstance(scope.node, ast.ClassDef):
+                scope.bases = tuple(b for b in (self.resolve(base) for base in scope.node.bases) if b)
+        defined = self.defined
+        for call in self.calls:
+            node = call.node
+            func = node.func
+            call.name = self.resolve(func)
+            call.attr = func.attr if isinstance(func, ast.Attribute) else None
+            scope = call.scope
+            if isinstance(func, ast.Name) and func.id in defined:
+                scope.local_calls.update(_candidates(scope, func.id))
+            elif (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id in ("self", "cls")
+            ):
+                owner = _enclosing_class(scope)
+                if owner is not None:
+                    scope.local_calls.add(f"{owner.qualname}.{func.attr}")
+            if call.name in _RUNNERS or (call.name and call.name.endswith(".submit")):
+                # The function handed to a thread, an executor or atexit runs from here.
+                handed = [*node.args, *[k.value for k in node.keywords if k.arg in ("target", "function")]]
+                for arg in handed:
+                    if isinstance(arg, ast.Name) and arg.id in defined:
+                        scope.local_calls.update(_candidates(scope, arg.id))
 
     def _alias_value(self, value: ast.expr) -> str | None:
         """``run = os.system`` / ``b = __import__('base64')``: a name that aliases a callable."""
         if isinstance(value, ast.Name | ast.Attribute):
             resolved = self.resolve(value)
-            if (resolved and "." in resolved) or resolved in ("builtins.exec", "builtins.eval"):
-                return resolved
-            if resolved and resolved.startswith("builtins."):
+            if resolved and ("." in resolved or resolved.startswith("builtins.")):
                 return resolved
         if isinstance(value, ast.Call):
-            target = self.names.import_call(value)
-            if target:
-                return target
+            return self.names.import_call(value)
         return None
 
     # -- run contexts ----------------------------------------------------------------------
@@ -467,6 +513,13 @@ class _Walker:
         self._propagate(roots, auto)
 
     def _propagate(self, roots: list[Scope], context: RunContext) -> None:
+        by_qualname: dict[str, Scope] = {}
+        children: dict[int, list[Scope]] = {}
+        for scope in self.scopes:
+            if scope.kind in (ScopeKind.FUNCTION, ScopeKind.CLASS):
+                by_qualname.setdefault(scope.qualname, scope)
+            if scope.parent is not None:
+                children.setdefault(id(scope.parent), []).append(scope)
         seen: set[int] = set()
         work = list(roots)
         while work:
@@ -476,25 +529,49 @@ class _Walker:
             seen.add(id(scope))
             if scope.kind is not ScopeKind.MAIN_BLOCK:
                 scope.context = context
-            for child in self._children(scope):
+            for child in children.get(id(scope), ()):
+                # Nested class bodies run with their parent; methods of a setup.py command
+                # class run when pip runs the command.
                 if (child.kind is ScopeKind.CLASS and scope.kind is not ScopeKind.FUNCTION) or (
                     child.kind is ScopeKind.FUNCTION
                     and scope.kind is ScopeKind.CLASS
-                    and (_is_command_class(scope) and self.setup_script)
+                    and self.setup_script
+                    and _is_command_class(scope)
                 ):
                     work.append(child)
-            for name in scope.local_calls:
-                for target in self.functions.get(name, []):
+            for key in scope.local_calls:
+                target = by_qualname.get(key)
+                if target is None:
+                    continue
+                if target.kind is ScopeKind.FUNCTION:
                     work.append(target)
-                for cls in self.classes.get(name, []):
+                else:  # instantiating a class runs its constructor
                     work.extend(
                         f
-                        for f in self._children(cls)
-                        if f.kind is ScopeKind.FUNCTION and f.name in ("__init__", "__new__", "__call__")
+                        for f in children.get(id(target), ())
+                        if f.kind is ScopeKind.FUNCTION and f.name in ("__init__", "__new__", "__post_init__")
                     )
 
-    def _children(self, scope: Scope) -> Iterator[Scope]:
-        return (s for s in self.scopes if s.parent is scope)
+
+def _candidates(scope: Scope, name: str) -> list[str]:
+    """Qualified names a bare call ``name()`` in ``scope`` may refer to, innermost first."""
+    found: list[str] = []
+    current: Scope | None = scope
+    while current is not None and current.kind is not ScopeKind.MODULE:
+        if current.kind is ScopeKind.FUNCTION:
+            found.append(f"{current.qualname}.{name}")
+        current = current.parent
+    found.append(name)
+    return found
+
+
+def _enclosing_class(scope: Scope) -> Scope | None:
+    current: Scope | None = scope
+    while current is not None:
+        if current.kind is ScopeKind.CLASS:
+            return current
+        current = current.parent
+    return None
 
 
 def _class_body_runs(scope: Scope) -> bool:
@@ -538,8 +615,17 @@ def dotted(node: ast.expr) -> str:
     return "?"
 
 
-def extract_facts(tree: ast.Module, base: RunContext, *, setup_script: bool = False) -> ModuleFacts:
-    return _Walker(tree, base, setup_script).run()
+def extract_facts(
+    tree: ast.Module,
+    base: RunContext,
+    *,
+    setup_script: bool = False,
+    hot_lines: frozenset[int] | None = None,
+    source: str | None = None,
+) -> ModuleFacts:
+    """Facts of a module; with ``hot_lines``, function bodies with none of them are not walked."""
+    lines = source.split("\n") if source is not None and hot_lines is not None else None
+    return _Walker(tree, base, setup_script, hot_lines, lines).run()
 
 
 def resolver(facts: ModuleFacts) -> Callable[[ast.expr], str | None]:

@@ -15,9 +15,10 @@ class Limits:
     # Everything decompressed from one artifact, nested archives included.
     max_total_bytes: int = 1024 * MIB
     # Uncompressed/compressed, checked once a member or stream passes ``ratio_floor_bytes``:
-    # source and data compress 3-15x, zeros compress 1000x.
+    # source compresses 3-15x and zeros 1000x, so the ratio alone says nothing; a high ratio
+    # *and* a large output is a bomb (scipy ships a 53 KB .npz that expands to 9 MB of zeros).
     max_ratio: float = 100.0
-    ratio_floor_bytes: int = 8 * MIB
+    ratio_floor_bytes: int = 64 * MIB
     max_members: int = 100_000
     # The artifact itself is depth 0; an archive inside it is depth 1.
     max_depth: int = 4

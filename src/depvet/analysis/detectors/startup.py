@@ -277,7 +277,7 @@ class StartupDetector(Detector):
         SETUP_NETWORK,
         IMPORT_SIDE_EFFECT,
     )
-    tokens: ClassVar[tuple[str, ...]] = ("cmdclass", "install", "develop", "egg_info", "build_py", "sdist")
+    # setup.py and .pth code are always parsed; the rest relies on capability marks.
 
     def on_module(self, ctx: PyContext) -> None:
         if ctx.file.kind is FileKind.PTH and ctx.file.layer == 0:
