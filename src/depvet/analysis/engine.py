@@ -7,7 +7,6 @@ verdict. No network, no global state, nothing from the artifact is ever executed
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,8 +25,8 @@ from depvet.analysis.detector import (
     TextContext,
 )
 from depvet.analysis.files import FileKind, classify, decode_text
-from depvet.analysis.pyfacts import extract_facts, resolver
 from depvet.analysis.prefilter import Prefilter
+from depvet.analysis.pyfacts import extract_facts, resolver
 from depvet.analysis.pysource import parse_tolerant
 from depvet.analysis.staticeval import StaticEvaluator
 from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
@@ -210,8 +209,9 @@ class ArtifactScan:
                 )
             self.scan_text(info, text, fallback=True)
             return
-        # Decoded payloads and .pth code are small and all suspect: walk them whole.
-        hot = prefilter.hot_lines(text) if info.layer == 0 and not force else None
+        # setup.py, decoded payloads and .pth code are small and all suspect: walk them whole.
+        whole = force or info.layer > 0 or info.setup_script
+        hot = None if whole else prefilter.hot_lines(text)
         facts = extract_facts(
             parsed.tree, info.context, setup_script=info.setup_script, hot_lines=hot, source=text
         )

@@ -13,7 +13,7 @@ import ast
 import builtins
 import enum
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from depvet.model import RunContext

@@ -8,7 +8,6 @@ with the same budget.
 from __future__ import annotations
 
 import bz2
-import gzip
 import io
 import lzma
 import posixpath
