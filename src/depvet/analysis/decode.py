@@ -96,7 +96,7 @@ def _evaluated(
 ) -> Iterator[Payload]:
     value = ctx.evaluate(expr)
     text = as_payload_text(value)
-    decoders = tuple(ctx.evaluator.stats.decoders) if value is not None else ()
+    decoders = ctx.decoders_of(expr)
     if text is None:
         return
     _consume(expr, consumed)

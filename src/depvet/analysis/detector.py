@@ -212,7 +212,7 @@ class PyContext(_Located):
         self.marks = marks
         self.module_marks: list[Mark] = []
         self.payloads: list[Payload] = []
-        self._values: dict[int, Value | None] = {}
+        self._values: dict[int, tuple[Value | None, tuple[str, ...]]] = {}
         self._resolve = resolver(facts)
 
     def context_of(self, scope: Scope) -> RunContext:
@@ -226,10 +226,21 @@ class PyContext(_Located):
         return self._resolve(node)
 
     def evaluate(self, node: ast.expr) -> Value | None:
+        """The static value of an expression (None when it cannot be known without running it)."""
+        return self._evaluated(node)[0]
+
+    def decoders_of(self, node: ast.expr) -> tuple[str, ...]:
+        """The decoding steps (base64, zlib, chr-codes, reversal...) its static value went through."""
+        return self._evaluated(node)[1]
+
+    def _evaluated(self, node: ast.expr) -> tuple[Value | None, tuple[str, ...]]:
         key = id(node)
-        if key not in self._values:
-            self._values[key] = self.evaluator.evaluate(node)
-        return self._values[key]
+        cached = self._values.get(key)
+        if cached is None:
+            value = self.evaluator.evaluate(node)
+            cached = (value, tuple(self.evaluator.stats.decoders) if value is not None else ())
+            self._values[key] = cached
+        return cached
 
     def text_value(self, node: ast.expr) -> str | None:
         """The static value of an expression as text (str, or mostly printable bytes)."""

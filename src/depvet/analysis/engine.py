@@ -24,7 +24,7 @@ from depvet.analysis.detector import (
     Sink,
     TextContext,
 )
-from depvet.analysis.files import FileKind, classify, decode_text
+from depvet.analysis.files import FileKind, classify, decode_text, package_dirs
 from depvet.analysis.prefilter import Prefilter
 from depvet.analysis.pyfacts import extract_facts, resolver
 from depvet.analysis.pysource import parse_tolerant
@@ -116,11 +116,12 @@ class ArtifactScan:
         self.marks: list[Mark] = []
         self.files_scanned = 0
         self.incomplete: list[tuple[str, str]] = []
+        self.packages: frozenset[str] | None = None
 
     # -- files -----------------------------------------------------------------------------
 
     def scan_file(self, entry: FileEntry) -> None:
-        cls = classify(entry.path, entry.data[:1024], self.index.kind)
+        cls = classify(entry.path, entry.data[:1024], self.index.kind, self.packages)
         index = self.index
         index.paths.append(entry.path)
         index.kinds[entry.path] = cls.kind
@@ -331,6 +332,8 @@ def scan_artifact(
         opened = open_artifact(ref, limits)
         index = ArtifactIndex(ref.kind, opened.filename_name, opened.filename_version)
         scan = ArtifactScan(ruleset, index)
+        if opened.names:
+            scan.packages = package_dirs(opened.names)
         for entry in opened.entries:
             scan.scan_file(entry)
         index.issues = opened.reader.budget.issues

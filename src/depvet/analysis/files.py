@@ -122,8 +122,20 @@ class FileClass:
     top_level_init: bool = False
 
 
-def classify(path: str, head: bytes, artifact: ArtifactKind) -> FileClass:
-    """Kind and run context of a member from its path inside the artifact and its first bytes."""
+def package_dirs(names: list[str]) -> frozenset[str]:
+    """Folders that hold an ``__init__.py``: the regular packages of an artifact."""
+    return frozenset(n.rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py"))
+
+
+def classify(
+    path: str, head: bytes, artifact: ArtifactKind, packages: frozenset[str] | None = None
+) -> FileClass:
+    """Kind and run context of a member from its path inside the artifact and its first bytes.
+
+    ``packages`` (folders holding an ``__init__.py``) lets module-level code of an sdist count
+    as import-time only inside a package or at its root; elsewhere it is a script that runs
+    only when someone runs it.
+    """
     inner = path.rsplit("!", 1)[-1]
     parts = [p for p in path.replace("!", "/").split("/") if p]
     name = parts[-1] if parts else path
@@ -146,10 +158,12 @@ def classify(path: str, head: bytes, artifact: ArtifactKind) -> FileClass:
         return FileClass(kind, RunContext.STARTUP if depth == 0 else RunContext.CALLED)
     if kind is not FileKind.PYTHON:
         return FileClass(kind, _non_python_context(parts, kind))
-    return _python_class(inner, parts, artifact)
+    return _python_class(inner, parts, artifact, packages if "!" not in path else None)
 
 
-def _python_class(inner: str, parts: list[str], artifact: ArtifactKind) -> FileClass:
+def _python_class(
+    inner: str, parts: list[str], artifact: ArtifactKind, packages: frozenset[str] | None
+) -> FileClass:
     name = parts[-1]
     depth = _package_depth(inner, artifact)
     dirs = [p.lower() for p in parts[:-1]]
@@ -157,12 +171,33 @@ def _python_class(inner: str, parts: list[str], artifact: ArtifactKind) -> FileC
         return FileClass(FileKind.PYTHON, RunContext.INSTALL, setup_script=name == "setup.py")
     if any(d in NON_RUNTIME_DIRS for d in dirs) or _TEST_FILE.match(name):
         return FileClass(FileKind.PYTHON, RunContext.NON_RUNTIME)
-    if name == "__main__.py" or any(d in SCRIPT_DIRS for d in dirs[:2]):
+    if name == "__main__.py" or any(d in SCRIPT_DIRS for d in dirs):
         return FileClass(FileKind.PYTHON, RunContext.CALLED)
     if name.endswith(".pyi"):
         return FileClass(FileKind.PYTHON, RunContext.DATA)
+    if (
+        packages is not None
+        and artifact is ArtifactKind.SDIST
+        and not _imported_from_source(inner, depth, name, packages)
+    ):
+        return FileClass(FileKind.PYTHON, RunContext.CALLED)
     top_init = name == "__init__.py" and _dirs_below_root(inner, artifact) == 1
     return FileClass(FileKind.PYTHON, RunContext.IMPORT, top_level_init=top_init)
+
+
+_ROOT_SCRIPTS = re.compile(
+    r"^(runtests|run_tests|noxfile|tasks|fabfile|ez_setup|distribute_setup|versioneer|"
+    r"bootstrap|release|build\w*|make\w*|gen\w*|update\w*|setup_\w+|pavement|"
+    r"waf\w*|configure|dodo|manage|hatch_build|_build\w*)\.py$"
+)
+
+
+def _imported_from_source(inner: str, depth: int, name: str, packages: frozenset[str]) -> bool:
+    """Whether a source-tree module would be installed and imported (vs. run as a script)."""
+    if depth == 0:
+        return not _ROOT_SCRIPTS.match(name)
+    folder = inner.rsplit("/", 1)[0]
+    return folder in packages
 
 
 def _non_python_context(parts: list[str], kind: FileKind) -> RunContext:

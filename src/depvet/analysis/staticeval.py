@@ -169,7 +169,7 @@ ROT13_NAMES = frozenset({"rot13", "rot_13", "rot-13"})
 DECODER_NAMES = frozenset(BYTES_DECODERS) | {"codecs.decode"}
 
 _BUILTIN_NAMES = frozenset(
-    {"chr", "ord", "str", "bytes", "bytearray", "list", "tuple", "reversed", "map", "int", "len"}
+    {"chr", "ord", "str", "bytes", "bytearray", "list", "tuple", "reversed", "map", "int", "len", "compile"}
 )
 
 
@@ -314,6 +314,8 @@ class StaticEvaluator:
             lower, upper, step = (p if isinstance(p, int) else None for p in parts)
             if step == 0:
                 raise Unknown("zero step")
+            if step is not None and step < 0 and len(base) > 16:
+                self.stats.decoders.append("reversal")
             return base[lower:upper:step]
         index = self._eval(node.slice, local)
         if isinstance(index, int):
@@ -331,6 +333,8 @@ class StaticEvaluator:
             raise Unknown("comprehension too long")
         assert isinstance(gen.target, ast.Name)
         var = gen.target.id
+        if len(source) > 8 and isinstance(elt, ast.Call) and self._resolve(elt.func) == "builtins.chr":
+            self.stats.decoders.append("chr-codes")
         out: list[Value] = []
         for item in source:
             scope = dict(local)
@@ -346,6 +350,9 @@ class StaticEvaluator:
 
     def _call(self, node: ast.Call, local: dict[str, Value]) -> Value:
         func = node.func
+        lam = self._lambda_of(func, local)
+        if lam is not None:
+            return self._apply_lambda(lam, node, local)
         if isinstance(func, ast.Attribute):
             receiver_name = self._resolve(func.value)
             qualified = self._resolve(func)
@@ -357,6 +364,24 @@ class StaticEvaluator:
         if qualified is None:
             raise Unknown("call target")
         return self._known_function(qualified, node, local)
+
+    def _lambda_of(self, func: ast.expr, local: dict[str, Value]) -> ast.Lambda | None:
+        """``(lambda x: ...)(arg)`` or ``_(arg)`` where ``_ = lambda x: ...`` (obfuscators' favourite)."""
+        if isinstance(func, ast.Lambda):
+            return func
+        if isinstance(func, ast.Name) and func.id not in local:
+            bound = self._bindings(func.id, getattr(func, "lineno", 1 << 30))
+            if isinstance(bound, ast.Lambda):
+                return bound
+        return None
+
+    def _apply_lambda(self, lam: ast.Lambda, node: ast.Call, local: dict[str, Value]) -> Value:
+        params = [a.arg for a in lam.args.args]
+        if lam.args.vararg or lam.args.kwarg or lam.args.kwonlyargs or len(params) != len(node.args):
+            raise Unknown("lambda shape")
+        scope = dict(local)
+        scope.update(zip(params, self._args(node, local), strict=True))
+        return self._eval(lam.body, scope)
 
     def _args(self, node: ast.Call, local: dict[str, Value]) -> list[Value]:
         if any(isinstance(a, ast.Starred) for a in node.args):
@@ -400,7 +425,7 @@ class StaticEvaluator:
             return value.encode(_text_encoding(enc), "replace")
         raise Unknown("codec")
 
-    def _builtin(self, name: str, node: ast.Call, local: dict[str, Value]) -> Value:
+    def _builtin(self, name: str, node: ast.Call, local: dict[str, Value]) -> Value:  # noqa: C901 - one case per builtin
         if name not in _BUILTIN_NAMES:
             raise Unknown(name)
         if name == "map":
@@ -422,6 +447,8 @@ class StaticEvaluator:
             case "list" | "tuple", [str() | bytes() | list() | tuple() as v]:
                 return list(v)
             case "reversed", [str() | bytes() | list() | tuple() as v]:
+                if len(v) > 16:
+                    self.stats.decoders.append("reversal")
                 return list(reversed(v))
             case "int", [str() as v, int() as base]:
                 return int(v, base)
@@ -429,6 +456,9 @@ class StaticEvaluator:
                 return int(v)
             case "len", [str() | bytes() | list() | tuple() as v]:
                 return len(v)
+            case "compile", [str() | bytes() as source, *_]:
+                # compile() only wraps source for exec/eval; its source is what will run.
+                return source
         raise Unknown(name)
 
     def _map(self, node: ast.Call, local: dict[str, Value]) -> Value:
@@ -439,6 +469,8 @@ class StaticEvaluator:
         if not isinstance(source, list | tuple | str | bytes):
             raise Unknown("map source")
         if fn == "builtins.chr":
+            if len(source) >= 3:
+                self.stats.decoders.append("chr-codes")
             return [chr(v) for v in source if isinstance(v, int)]
         if fn == "builtins.ord":
             return [ord(v) for v in source if isinstance(v, str)]

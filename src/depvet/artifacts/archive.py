@@ -121,6 +121,21 @@ class ArchiveReader:
         self.budget = Budget(limits)
         self.limits = limits
 
+    def open_top(self, data: bytes, kind: str) -> tuple[list[str], Iterator[FileEntry]]:
+        """An artifact's member names up front (to tell package folders), then its files."""
+        if kind == "zip":
+            archive = self._open_zip(data, "")
+            names = [clean_member_name(i.filename) for i in archive.infolist() if not i.is_dir()]
+            return names, self._zip_entries(archive, "", 0)
+        if kind == "tar":
+            tar = self._open_tar(data, "")
+            try:
+                names = [clean_member_name(m.name) for m in tar.getmembers() if m.isfile()]
+            except (tarfile.TarError, OSError, EOFError) as exc:
+                raise ArtifactError(f"corrupt tar: {exc}") from exc
+            return names, self._tar_entries(tar, "", 0)
+        raise ArtifactError(f"unsupported archive type {kind!r}")
+
     def read(self, data: bytes, kind: str, prefix: str = "", depth: int = 0) -> Iterator[FileEntry]:
         if depth > self.limits.max_depth:
             raise LimitExceeded(
@@ -136,10 +151,15 @@ class ArchiveReader:
     # -- zip -------------------------------------------------------------------------------
 
     def _read_zip(self, data: bytes, prefix: str, depth: int) -> Iterator[FileEntry]:
+        yield from self._zip_entries(self._open_zip(data, prefix), prefix, depth)
+
+    def _open_zip(self, data: bytes, prefix: str) -> zipfile.ZipFile:
         try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
+            return zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise ArtifactError(f"corrupt zip{self._at(prefix)}: {exc}") from exc
+
+    def _zip_entries(self, archive: zipfile.ZipFile, prefix: str, depth: int) -> Iterator[FileEntry]:
         with archive:
             for info in archive.infolist():
                 where = _join(prefix, info.filename)
@@ -199,13 +219,18 @@ class ArchiveReader:
     # -- tar -------------------------------------------------------------------------------
 
     def _read_tar(self, data: bytes, prefix: str, depth: int) -> Iterator[FileEntry]:
+        yield from self._tar_entries(self._open_tar(data, prefix), prefix, depth)
+
+    def _open_tar(self, data: bytes, prefix: str) -> tarfile.TarFile:
         # Decompress in one bounded C loop, then read the plain tar with random access: far
         # faster than tarfile's stream mode, and the budget is checked as bytes come out.
         raw = self._decompress_stream(data, prefix or "the archive")
         try:
-            archive = tarfile.open(fileobj=io.BytesIO(raw), mode="r:")  # noqa: SIM115 - closed below
+            return tarfile.open(fileobj=io.BytesIO(raw), mode="r:")
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise ArtifactError(f"corrupt tar{self._at(prefix)}: {exc}") from exc
+
+    def _tar_entries(self, archive: tarfile.TarFile, prefix: str, depth: int) -> Iterator[FileEntry]:
         try:
             yield from self._tar_members(archive, prefix, depth)
         except (tarfile.TarError, OSError, EOFError) as exc:

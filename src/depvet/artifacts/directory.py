@@ -64,6 +64,16 @@ def read_directory(root: Path, reader: ArchiveReader) -> Iterator[FileEntry]:
         stack.extend(reversed(subdirs))
 
 
+def list_directory(root: Path) -> list[str]:
+    """Relative paths of the regular files under ``root`` (links not followed)."""
+    names: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        base = Path(dirpath)
+        names.extend(_rel(root, base / name) for name in filenames)
+    return names
+
+
 def read_file_bytes(path: Path, rel: str, reader: ArchiveReader) -> bytes | None:
     """One file from disk under the same limits as an archive member; None if not read."""
     try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from depvet.artifacts.archive import ArchiveReader, looks_like_archive
-from depvet.artifacts.directory import read_directory
+from depvet.artifacts.directory import list_directory, read_directory
 from depvet.artifacts.installed import (
     all_recorded_paths,
     find_site_packages,
@@ -44,6 +44,7 @@ class OpenedArtifact:
     filename_name: str | None = None
     filename_version: str | None = None
     issues: list[ReadIssue] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # member paths, when known before reading
 
 
 def expand_target(target: str) -> list[ArtifactRef]:
@@ -93,7 +94,7 @@ def open_artifact(ref: ArtifactRef, limits: Limits = DEFAULT_LIMITS) -> OpenedAr
     reader = ArchiveReader(limits)
     path = Path(ref.path)
     if ref.kind is ArtifactKind.DIRECTORY:
-        return OpenedArtifact(ref, None, read_directory(path, reader), reader)
+        return OpenedArtifact(ref, None, read_directory(path, reader), reader, names=list_directory(path))
     if ref.kind is ArtifactKind.INSTALLED:
         site = path
         entries = (
@@ -113,9 +114,8 @@ def open_artifact(ref: ArtifactRef, limits: Limits = DEFAULT_LIMITS) -> OpenedAr
     if kind not in ("zip", "tar"):
         raise ArtifactError(f"not a readable archive (unrecognised format for {path.name})")
     name, version = _filename_name_version(path.name, ref.kind)
-    return OpenedArtifact(
-        ref, hashlib.sha256(data).hexdigest(), reader.read(data, kind), reader, name, version
-    )
+    names, entries = reader.open_top(data, kind)
+    return OpenedArtifact(ref, hashlib.sha256(data).hexdigest(), entries, reader, name, version, names=names)
 
 
 def _filename_name_version(filename: str, kind: ArtifactKind) -> tuple[str | None, str | None]:

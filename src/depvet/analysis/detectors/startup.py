@@ -143,6 +143,33 @@ SETUP_NETWORK = Rule(
         code=("from setuptools import setup\nsetup(name='x', url='https://example.org/project')\n"),
     ),
 )
+SETUP_RUNS_COMPUTED = Rule(
+    id="DV107",
+    name="setup-runs-computed-command",
+    title="setup.py runs a command built at run time",
+    severity=Severity.MEDIUM,
+    category=Category.STARTUP,
+    description=(
+        "`setup.py` starts a process whose command depvet cannot read statically (built from "
+        "variables, configuration or the environment). Build scripts do this to drive compilers; "
+        "droppers do it to hide what they run. On its own it is a note; what the command is made "
+        "of is judged by the execution and obfuscation rules."
+    ),
+    bad=Example(
+        path="setup.py",
+        code=(
+            "import subprocess, sys\nfrom setuptools import setup\n"
+            "subprocess.call(sys.argv[1:] + [open('cmd.txt').read()])\nsetup(name='x')\n"
+        ),
+    ),
+    good=Example(
+        path="setup.py",
+        code=(
+            "import subprocess\nfrom setuptools import setup\n"
+            "subprocess.check_call(['make', '-C', 'src'])\nsetup(name='x')\n"
+        ),
+    ),
+)
 IMPORT_SIDE_EFFECT = Rule(
     id="DV106",
     name="import-time-side-effect",
@@ -276,6 +303,7 @@ class StartupDetector(Detector):
         SETUP_RUNS_COMMAND,
         SETUP_NETWORK,
         IMPORT_SIDE_EFFECT,
+        SETUP_RUNS_COMPUTED,
     )
     # setup.py and .pth code are always parsed; the rest relies on capability marks.
 
@@ -334,9 +362,10 @@ class StartupDetector(Detector):
     def _install_time(self, ctx: PyContext, mark: Mark) -> None:
         if mark.cap is Cap.PROCESS:
             program = _program(ctx, mark)
-            if program is not None and program in _BUILD_PROGRAMS:
-                return
-            ctx.report(SETUP_RUNS_COMMAND, mark.local_line, _evidence(ctx, mark), mark.context)
+            if program is None:
+                ctx.report(SETUP_RUNS_COMPUTED, mark.local_line, _evidence(ctx, mark), mark.context)
+            elif program not in _BUILD_PROGRAMS:
+                ctx.report(SETUP_RUNS_COMMAND, mark.local_line, _evidence(ctx, mark), mark.context)
         else:
             ctx.report(SETUP_NETWORK, mark.local_line, _evidence(ctx, mark), mark.context)
 
