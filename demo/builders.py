@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 Files = Mapping[str, str | bytes]
+Links = tuple[tuple[str, str], ...]
 
 
 def _bytes(content: str | bytes) -> bytes:
@@ -47,8 +48,10 @@ def wheel_bytes(name: str, version: str, files: Files, *, metadata_name: str | N
     return buffer.getvalue()
 
 
-def sdist_bytes(name: str, version: str, files: Files, *, pkg_info_name: str | None = None) -> bytes:
-    """A .tar.gz sdist: everything under ``name-version/`` with a PKG-INFO."""
+def sdist_bytes(
+    name: str, version: str, files: Files, *, pkg_info_name: str | None = None, links: Links = ()
+) -> bytes:
+    """A .tar.gz sdist: everything under ``name-version/`` with a PKG-INFO (and ``links``)."""
     root = f"{name.replace('-', '_')}-{version}"
     members = {path: _bytes(content) for path, content in files.items()}
     members.setdefault(
@@ -62,6 +65,13 @@ def sdist_bytes(name: str, version: str, files: Files, *, pkg_info_name: str | N
             info.mtime = int(time.time())
             info.mode = 0o644
             archive.addfile(info, io.BytesIO(data))
+        for path, target in links:
+            info = tarfile.TarInfo(f"{root}/{path}")
+            if target == "<device>":
+                info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3
+            else:
+                info.type, info.linkname = tarfile.SYMTYPE, target
+            archive.addfile(info)
     return buffer.getvalue()
 
 
@@ -79,7 +89,35 @@ def write_wheel(directory: Path, name: str, version: str, files: Files, **kwargs
     return path
 
 
-def write_sdist(directory: Path, name: str, version: str, files: Files, **kwargs: str) -> Path:
+def write_sdist(
+    directory: Path,
+    name: str,
+    version: str,
+    files: Files,
+    *,
+    pkg_info_name: str | None = None,
+    links: Links = (),
+) -> Path:
     path = directory / f"{name.replace('-', '_')}-{version}.tar.gz"
-    path.write_bytes(sdist_bytes(name, version, files, **kwargs))
+    path.write_bytes(sdist_bytes(name, version, files, pkg_info_name=pkg_info_name, links=links))
     return path
+
+
+def write_site_packages(root: Path, name: str, version: str, files: Files) -> Path:
+    """A venv-shaped folder with one installed distribution whose RECORD lists ``files``.
+
+    A path starting with ``+`` is written after RECORD (a tampered or unlisted file); one starting
+    with ``-`` is listed in RECORD but not written (a deleted file).
+    """
+    site = root / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True, exist_ok=True)
+    (root / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.7\n")
+    dist_info = f"{name.replace('-', '_')}-{version}.dist-info"
+    listed = {p.lstrip("-"): _bytes(c) for p, c in files.items() if not p.startswith("+")}
+    listed[f"{dist_info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode()
+    record = [f"{path},{_record_hash(data)},{len(data)}" for path, data in listed.items()]
+    record.append(f"{dist_info}/RECORD,,")
+    write_tree(site, {p: c for p, c in listed.items() if f"-{p}" not in files})
+    (site / dist_info / "RECORD").write_text("\n".join(record) + "\n")
+    write_tree(site, {p[1:]: c for p, c in files.items() if p.startswith("+")})
+    return root

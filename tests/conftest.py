@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from demo.builders import Files, write_sdist, write_tree, write_wheel
+from demo.builders import Files, Links, write_sdist, write_site_packages, write_tree, write_wheel
 
 from depvet.analysis.engine import Ruleset, default_ruleset, scan_artifact
 from depvet.artifacts.targets import expand_target
@@ -24,22 +25,32 @@ def scan_files(tmp_path: Path, ruleset: Ruleset) -> ScanFiles:
     counter = iter(range(10_000))
 
     def scan(
-        files: Files, artifact: str = "directory", name: str = "sample", version: str = "1.0"
+        files: Files,
+        artifact: str = "directory",
+        name: str = "sample",
+        version: str = "1.0",
+        links: Links = (),
     ) -> ScanResult:
         where = tmp_path / f"a{next(counter)}"
         where.mkdir()
         if artifact == "wheel":
             target = write_wheel(where, name, version, files)
         elif artifact == "sdist":
-            target = write_sdist(where, name, version, files)
+            target = write_sdist(where, name, version, files, links=links)
+        elif artifact == "installed":
+            target = write_site_packages(where / "venv", name, version, files)
         elif artifact == "directory":
             target = write_tree(where / name, files)
         else:
             raise ValueError(artifact)
-        (ref,) = expand_target(str(target))
-        result = scan_artifact(ref, ruleset)
-        assert result.error is None, result.error
-        return result
+        refs = expand_target(str(target))
+        results = [scan_artifact(ref, ruleset) for ref in refs]
+        for result in results:
+            assert result.error is None, result.error
+        if len(results) == 1:
+            return results[0]
+        # An environment: the distribution and, when present, its unowned start-up files.
+        return replace(results[0], findings=tuple(f for r in results for f in r.findings))
 
     return scan
 

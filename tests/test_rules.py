@@ -13,13 +13,13 @@ RULES = all_rules()
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
 def test_bad_example_triggers(rule: Rule, scan_files: ScanFiles) -> None:
-    result = scan_files(rule.bad.files(), artifact=rule.bad.artifact)
+    result = scan_files(rule.bad.files(), artifact=rule.bad.artifact, links=rule.bad.links)
     assert rule.id in rule_ids(result), [f"{f.rule_id} {f.evidence}" for f in result.findings]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
 def test_good_example_stays_quiet(rule: Rule, scan_files: ScanFiles) -> None:
-    result = scan_files(rule.good.files(), artifact=rule.good.artifact)
+    result = scan_files(rule.good.files(), artifact=rule.good.artifact, links=rule.good.links)
     assert rule.id not in rule_ids(result), [f"{f.rule_id} {f.evidence}" for f in result.findings]
 
 
@@ -32,7 +32,7 @@ def test_rule_ids_are_unique_and_documented() -> None:
         assert rule.title, rule.id
         assert len(rule.title) < 80, rule.id
         assert len(rule.description) > 80, rule.id
-        assert rule.bad.code != rule.good.code, rule.id
+        assert rule.bad != rule.good, rule.id
 
 
 def test_every_family_has_rules() -> None:

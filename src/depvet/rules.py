@@ -19,13 +19,17 @@ class Example:
     """A file of a package, as inert text: where it sits decides when it would run.
 
     ``extra`` adds more files; ``artifact`` says how the test builds the package
-    ("directory", "wheel" or "sdist"), since some rules only apply to one kind.
+    ("directory", "wheel", "sdist" or "installed"), since some rules only apply to one kind.
+    ``links`` adds archive members that are links (``target`` ``"<device>"`` makes a device
+    file). For "installed", an ``extra`` path starting with ``+`` is written after RECORD
+    (tampered or unlisted), and one starting with ``-`` is listed in RECORD but absent.
     """
 
     path: str
     code: str
     extra: tuple[tuple[str, str], ...] = ()
     artifact: str = "directory"
+    links: tuple[tuple[str, str], ...] = ()
 
     def files(self) -> dict[str, str]:
         return {self.path: self.code, **dict(self.extra)}

@@ -78,6 +78,11 @@ SYSINFO = frozenset(
         "socket.getfqdn",
     }
 )
+ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.getenvb"})
+# Environment variables that name the host or the user, read by beacons.
+HOST_VARIABLES = frozenset(
+    {"USER", "USERNAME", "LOGNAME", "HOSTNAME", "COMPUTERNAME", "USERDOMAIN", "HOME", "USERPROFILE", "PWD"}
+)
 FILE_WRITE_METHODS = frozenset({"write_text", "write_bytes"})
 COPY_CALLS = frozenset({"shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.move", "os.rename"})
 CHMOD_CALLS = frozenset({"os.chmod", "os.fchmod"})
@@ -105,7 +110,7 @@ def tag_calls(ctx: PyContext) -> None:
                 ctx.mark(Cap.DYNAMIC_EXEC, call, name, payload=call.node.args[:1])
         elif name in DECODER_NAMES:
             ctx.mark(Cap.DECODE, call, name)
-        elif name in SYSINFO:
+        elif name in SYSINFO or (name in ENV_GETTERS and _host_variable(call)):
             ctx.mark(Cap.SYSINFO, call, name)
         else:
             _tag_network(ctx, call, name)
@@ -223,6 +228,11 @@ def _executable_mode(ctx: PyContext, call: CallSite) -> bool:
     if isinstance(value, int):
         return bool(value & 0o111)
     return "S_IX" in ast.unparse(mode_node) or "S_IEXEC" in ast.unparse(mode_node)
+
+
+def _host_variable(call: CallSite) -> bool:
+    args = call.node.args
+    return bool(args) and isinstance(args[0], ast.Constant) and args[0].value in HOST_VARIABLES
 
 
 def _literal(node: ast.expr) -> bool:

@@ -309,6 +309,8 @@ class ArtifactIndex:
     filename_version: str | None
     metadata_name: str | None = None
     metadata_version: str | None = None
+    metadata_path: str | None = None
+    filename_tag: str | None = None  # the artifact's file name, for its wheel tags
     paths: list[str] = field(default_factory=list)
     kinds: dict[str, FileKind] = field(default_factory=dict)
     native: dict[str, str] = field(default_factory=dict)  # path -> format

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from depvet.analysis.capabilities import tag_calls
 from depvet.analysis.decode import find_payloads
@@ -179,6 +180,7 @@ class ArtifactScan:
             key, _, value = line.partition(":")
             if key == "Name":
                 self.index.metadata_name = value.strip()
+                self.index.metadata_path = entry.path
             elif key == "Version":
                 self.index.metadata_version = value.strip()
 
@@ -330,7 +332,9 @@ def scan_artifact(
     ruleset = ruleset or default_ruleset()
     try:
         opened = open_artifact(ref, limits)
-        index = ArtifactIndex(ref.kind, opened.filename_name, opened.filename_version)
+        index = ArtifactIndex(
+            ref.kind, opened.filename_name, opened.filename_version, filename_tag=Path(ref.path).name
+        )
         scan = ArtifactScan(ruleset, index)
         if opened.names:
             scan.packages = package_dirs(opened.names)
