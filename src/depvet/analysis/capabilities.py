@@ -51,9 +51,12 @@ HTTP_FETCH = frozenset(
 )
 # Method names that send on a receiver we usually cannot type (a session, a socket, a pool).
 SEND_METHODS = frozenset({"post", "put", "patch", "send", "sendall", "sendto", "sendfile"})
-FETCH_METHODS = frozenset({"get", "urlopen", "request", "retrieve", "urlretrieve", "recv"})
+FETCH_METHODS = frozenset(
+    {"get", "urlopen", "request", "retrieve", "urlretrieve", "recv", "connect", "connect_ex"}
+)
 REQUEST_BUILDERS = frozenset({"urllib.request.Request", "urllib2.Request"})
-SOCKET_CONNECT = frozenset({"socket.socket", "socket.create_connection"})
+# Creating a socket is not network activity (urllib3 probes IPv6 support at import); connecting is.
+SOCKET_CONNECT = frozenset({"socket.create_connection"})
 DNS_LOOKUPS = frozenset(
     {
         "socket.gethostbyname",

@@ -146,7 +146,14 @@ class ArtifactScan:
             if cls.kind is FileKind.CONFIG and lower.endswith(("pyproject.toml", "setup.cfg")):
                 self._note_build(decode_text(entry.data))
             return
+        if cls.kind is FileKind.PYTHON and b"\x00" in entry.data[:4096]:
+            self.incomplete.append((entry.path, "binary data in a Python source file: scanned as data only"))
+            return
         text = decode_text(entry.data[:MAX_TEXT_BYTES])
+        if len(entry.data) > MAX_TEXT_BYTES:
+            self.incomplete.append(
+                (entry.path, f"only the first {MAX_TEXT_BYTES // 2**20} MiB of the text was analysed")
+            )
         info = FileInfo(entry.path, cls.kind, cls.context, index.kind, cls.setup_script, cls.top_level_init)
         deadline = time.monotonic() + FILE_SECONDS
         try:

@@ -585,6 +585,13 @@ def _is_command_class(scope: Scope) -> bool:
 
 def _is_main_guard(node: ast.If) -> bool:
     test = node.test
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        # if sys.platform != "win32" and __name__ == "__main__":
+        return any(_is_name_main(value) for value in test.values)
+    return _is_name_main(test)
+
+
+def _is_name_main(test: ast.expr) -> bool:
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
         sides = [test.left, *test.comparators]
         names = [s.id for s in sides if isinstance(s, ast.Name)]

@@ -316,7 +316,7 @@ class StartupDetector(Detector):
         for mark in ctx.marks_of(Cap.PROCESS, Cap.NETWORK_FETCH, Cap.NETWORK_SEND):
             if mark.context is RunContext.INSTALL:
                 self._install_time(ctx, mark)
-            elif mark.context is RunContext.IMPORT and ctx.file.layer == 0:
+            elif mark.context is RunContext.IMPORT:
                 ctx.report(IMPORT_SIDE_EFFECT, mark.local_line, _evidence(ctx, mark), mark.context)
 
     # -- .pth ------------------------------------------------------------------------------
