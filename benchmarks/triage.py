@@ -10,49 +10,16 @@ package directories and deleted afterwards; nothing from them is imported or exe
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
-import shutil
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
-from depvet.artifacts.targets import ArtifactRef, expand_target
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import benign_refs, load_samples, materialise, sample_label, scratch_dir
+
 from depvet.model import ScanResult, Severity, Verdict
 from depvet.scanning import scan_all
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-BENCH_CACHE = Path.home() / ".cache" / "depvet-bench"
-
-
-def benign_refs() -> list[ArtifactRef]:
-    refs: list[ArtifactRef] = []
-    for line in (SHARED / "bench" / "benign-top300.txt").read_text().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        spec, artifact, *_ = line.split("\t")
-        path = BENCH_CACHE / spec.split("==")[0] / artifact
-        if path.exists():
-            refs.extend(expand_target(str(path)))
-    return refs
-
-
-def materialise(samples: list[dict[str, object]], root: Path) -> list[ArtifactRef]:
-    refs: list[ArtifactRef] = []
-    for sample in samples:
-        where = root / str(sample["id"])
-        files = sample["files"]
-        assert isinstance(files, dict)
-        for rel, text in files.items():
-            target = (where / rel).resolve()
-            if not str(target).startswith(str(where.resolve())):
-                continue  # never write outside the sample's folder
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8", errors="replace")
-        where.mkdir(parents=True, exist_ok=True)
-        refs.append(ArtifactRef(str(sample["id"]), str(where), expand_target(str(where))[0].kind))
-    return refs
 
 
 def show(result: ScanResult, rules: set[str] | None, floor: Severity, label: str = "") -> None:
@@ -78,23 +45,18 @@ def main() -> int:
     args = parser.parse_args()
     rules = set(args.rules.split(",")) if args.rules else None
     floor = Severity(args.min_severity)
-    tmp: Path | None = None
-    try:
-        if args.what == "benign":
-            refs = benign_refs()
-            labels = {r.target: "" for r in refs}
-        else:
-            with gzip.open(SHARED / "corpus" / f"{args.file}.jsonl.gz", "rt") as handle:
-                samples = [json.loads(line) for line in handle]
-            if args.limit:
-                samples = samples[: args.limit]
-            tmp = Path(tempfile.mkdtemp(prefix="depvet-triage-"))
-            refs = materialise(samples, tmp)
-            labels = {str(s["id"]): f"[{s.get('label', 'malicious')}] " for s in samples}
+    if args.what == "benign":
+        refs = benign_refs()
+        labels = {r.target: "" for r in refs}
         results = scan_all(refs, jobs=args.jobs)
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        samples = load_samples(args.file)
+        if args.limit:
+            samples = samples[: args.limit]
+        labels = {str(s["id"]): f"[{sample_label(s)}] " for s in samples}
+        with scratch_dir("depvet-triage-") as tmp:
+            refs, _ = materialise(samples, tmp)
+            results = scan_all(refs, jobs=args.jobs)
     verdicts: Counter[str] = Counter()
     for result in results:
         verdicts[result.verdict] += 1

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import enum
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, assert_never
@@ -97,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "rules":
             return _rules(args)
         raise UsageError(f"unknown command {args.command!r}")
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
     except UsageError as exc:
         _error(f"{exc} (see depvet --help)")
         return EXIT_ERROR
@@ -105,6 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         _error("interrupted")
+        return EXIT_ERROR
+    except Exception as exc:  # a bug must not exit 1, which means "findings"
+        _error(f"internal error: {type(exc).__name__}: {exc}")
         return EXIT_ERROR
 
 
@@ -141,15 +148,18 @@ def _scan(args: argparse.Namespace) -> int:
 
     with progress_reporter(total=len(items), enabled=not args.quiet) as on_result:
         results = scan_all(items, jobs=jobs, on_result=on_result)
-    text = _render(results, output_format, Severity(args.min_severity))
+    text = _render(results, output_format, Severity(args.min_severity), args.output)
     _write(text, args.output)
     for result in results:
         if result.verdict is Verdict.ERROR:
-            _error(f"{result.target}: {result.error}")
+            error = result.error or "could not be scanned"
+            _error(error if error.startswith(result.target) else f"{result.target}: {error}")
     return exit_code(results, FailOn(args.fail_on))
 
 
-def _render(results: list[ScanResult], output_format: OutputFormat, min_severity: Severity) -> str:
+def _render(
+    results: list[ScanResult], output_format: OutputFormat, min_severity: Severity, output: Path | None
+) -> str:
     match output_format:
         case OutputFormat.JSON:
             from depvet.report import json_report
@@ -162,21 +172,31 @@ def _render(results: list[ScanResult], output_format: OutputFormat, min_severity
         case OutputFormat.TERMINAL:
             from depvet.report import terminal
 
-            return terminal.render(results, min_severity=min_severity)
+            color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+            return terminal.render(results, min_severity=min_severity, color=color or None)
         case _:
             assert_never(output_format)
 
 
 def _write(text: str, output: Path | None) -> None:
+    # File names read from archives may carry surrogate escapes of undecodable bytes.
+    data = text.encode("utf-8", "backslashreplace")
     if output is None:
-        sys.stdout.write(text)
         sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
-    tmp = output.with_name(output.name + ".tmp")
+    directory = output.parent
     try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(output)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        Path(tmp_name).replace(output)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
         raise UsageError(f"cannot write {output}: {exc.strerror}") from exc
 
 

@@ -43,4 +43,6 @@ def render(results: Sequence[ScanResult]) -> str:
         "tool": {"name": "depvet", "version": __version__},
         "results": [result_to_dict(r) for r in results],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # A lone surrogate (an undecodable byte in a file name) becomes a JSON escape, keeping UTF-8 valid.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

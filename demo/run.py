@@ -1,0 +1,51 @@
+"""``make demo``: build inert reconstructions of real attacks and scan them with depvet.
+
+The packages are written to demo/out/ as real wheel and sdist files. Their malicious parts are
+text: nothing is installed, imported or executed, by this script or by depvet.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from demo import reconstructions  # noqa: E402 - after the path set-up above
+from demo.builders import write_sdist, write_wheel  # noqa: E402
+
+
+def build(out: Path) -> list[Path]:
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    return [
+        write_wheel(out, "litellm", "1.82.8", reconstructions.litellm_1_82_8()),
+        write_sdist(out, "ultralytics", "8.3.41", reconstructions.ultralytics_style()),
+        write_sdist(out, "ctx", "0.2.6", reconstructions.ctx_style()),
+        write_sdist(out, "cloudkit", "2.0.0", reconstructions.benign_sdk()),
+    ]
+
+
+def main() -> int:
+    artifacts = build(HERE / "out")
+    print("Built inert reconstructions in demo/out/:")
+    for artifact in artifacts:
+        print(f"  {artifact.name}")
+    print("\n$ depvet scan demo/out/*\n", flush=True)
+    depvet = Path(sys.executable).with_name("depvet")
+    command = [str(depvet)] if depvet.exists() else [sys.executable, "-m", "depvet"]
+    completed = subprocess.run([*command, "scan", *map(str, artifacts)], check=False)
+    print(
+        f"\ndepvet exited {completed.returncode} "
+        "(0: nothing at or above --fail-on, 1: findings at or above it, 2: an input could not be scanned)."
+    )
+    print("Try: .venv/bin/depvet scan demo/out/litellm-1.82.8-py3-none-any.whl --format json")
+    return 0 if completed.returncode in (0, 1) else completed.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
