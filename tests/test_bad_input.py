@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from demo.builders import sdist_bytes, wheel_bytes, write_sdist, write_wheel
 
+from depvet.analysis.detector import Detector, PyContext
 from depvet.analysis.engine import Ruleset, scan_artifact
 from depvet.artifacts.targets import expand_target
 from depvet.cli import main
@@ -202,3 +203,30 @@ def test_missing_target_is_an_error_result_and_exit_2(
     captured = capsys.readouterr()
     assert code == 2
     assert "no such file or directory" in captured.err
+
+
+class _Runaway(Detector):
+    """A detector stuck in a loop that never checks the clock, like a pathological resolver."""
+
+    rules = ()
+
+    def on_module(self, ctx: PyContext) -> None:
+        while True:
+            pass
+
+
+def test_a_runaway_analysis_is_stopped_and_reported(
+    tmp_path: Path, ruleset: Ruleset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import depvet.analysis.engine as engine
+
+    monkeypatch.setattr(engine, "FILE_SECONDS", 0.2)
+    stuck = Ruleset([*ruleset.detectors, _Runaway()])
+    wheel = write_wheel(tmp_path, "pkg", "1.0", {"pkg/__init__.py": "import os\nos.system(cmd)\n"})
+    started = time.monotonic()
+    result = scan_path(wheel, stuck)
+    assert time.monotonic() - started < 5
+    assert result.verdict is not Verdict.CLEAN
+    incomplete = [f for f in result.findings if f.rule_id == "DV001"]
+    assert incomplete
+    assert "stopped after" in incomplete[0].evidence

@@ -41,14 +41,10 @@ HTTP_FETCH = frozenset(
         "urllib.request.urlretrieve",
         "urllib.urlretrieve",
         "wget.download",
-        "urllib3.PoolManager",
-        "http.client.HTTPConnection",
-        "http.client.HTTPSConnection",
-        "httplib.HTTPConnection",
-        "httplib.HTTPSConnection",
-        "pycurl.Curl",
     }
 )
+# Connection and pool constructors (urllib3.PoolManager, http.client.HTTPSConnection) open
+# nothing: they are NETWORK_CLIENTS, and the request made on them is what gets marked.
 # Method names that send on a receiver we usually cannot type (a session, a socket, a pool).
 SEND_METHODS = frozenset({"post", "put", "patch", "send", "sendall", "sendto", "sendfile"})
 FETCH_METHODS = frozenset(
@@ -123,37 +119,37 @@ def tag_calls(ctx: PyContext) -> None:
 def _tag_network(ctx: PyContext, call: CallSite, name: str) -> None:
     args = ctx.call_args(call)
     if name in HTTP_SEND:
-        ctx.mark(Cap.NETWORK_SEND, call, name, payload=args)
+        ctx.mark(Cap.NETWORK_SEND, call, name, payload=args, node=call.node)
         return
     if name in HTTP_FETCH:
         data = ctx.kwarg(call, "data")
         if data is None and name.endswith("urlopen") and len(call.node.args) > 1:
             data = call.node.args[1]
-        ctx.mark(Cap.NETWORK_FETCH, call, name)
+        ctx.mark(Cap.NETWORK_FETCH, call, name, node=call.node)
         # The URL itself can carry data (ctx put the whole environment in a GET path).
         sent = [a for a in args if not _literal(a)]
         if data is not None or sent:
-            ctx.mark(Cap.NETWORK_SEND, call, name, payload=sent)
+            ctx.mark(Cap.NETWORK_SEND, call, name, payload=sent, node=call.node)
         return
     if name in REQUEST_BUILDERS:
         if ctx.kwarg(call, "data") is not None or len(call.node.args) > 1:
-            ctx.mark(Cap.NETWORK_SEND, call, name, payload=args)
+            ctx.mark(Cap.NETWORK_SEND, call, name, payload=args, node=call.node)
         return
     if name in SOCKET_CONNECT:
-        ctx.mark(Cap.NETWORK_FETCH, call, name)
+        ctx.mark(Cap.NETWORK_FETCH, call, name, node=call.node)
         return
     if name in DNS_LOOKUPS:
         if call.node.args and not _literal(call.node.args[0]):
-            ctx.mark(Cap.NETWORK_SEND, call, name, payload=call.node.args[:1])
+            ctx.mark(Cap.NETWORK_SEND, call, name, payload=call.node.args[:1], node=call.node)
         return
     attr = call.attr
     if attr is None or name.startswith(("self.", "cls.")):
         return
     if name.startswith(_HTTP_MODULE_PREFIXES) or _receiver_is_network(ctx, call):
         if attr in SEND_METHODS:
-            ctx.mark(Cap.NETWORK_SEND, call, name or attr, payload=args)
+            ctx.mark(Cap.NETWORK_SEND, call, name or attr, payload=args, node=call.node)
         elif attr in FETCH_METHODS:
-            ctx.mark(Cap.NETWORK_FETCH, call, name or attr)
+            ctx.mark(Cap.NETWORK_FETCH, call, name or attr, node=call.node)
 
 
 NETWORK_CLIENTS = frozenset(

@@ -317,6 +317,9 @@ class ArtifactIndex:
     issues: list[ReadIssue] = field(default_factory=list)
     has_c_sources: bool = False
     has_ext_modules: bool = False
+    # Short string literals of modules that start processes or load libraries: which shipped
+    # binary the package's own code starts.
+    launch_strings: set[str] = field(default_factory=set)
 
 
 class ArtifactContext:

@@ -7,8 +7,11 @@ verdict. No network, no global state, nothing from the artifact is ever executed
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from depvet.analysis.decode import find_payloads
 from depvet.analysis.detector import (
     ArtifactContext,
     ArtifactIndex,
+    Cap,
     Detector,
     FileInfo,
     Mark,
@@ -103,8 +107,34 @@ def default_ruleset() -> Ruleset:
     return Ruleset(all_detectors())
 
 
-class _TimeUp(Exception):
-    pass
+# Calls that load or start a binary without a process mark of their own.
+_LOADERS = ("CDLL", "WinDLL", "LoadLibrary", "startfile", "ShellExecuteW", "ShellExecuteA")
+
+
+class _TimeUp(BaseException):
+    """A file's time cap ran out; a BaseException so no detector's ``except Exception`` hides it."""
+
+
+def _raise_time_up(signum: int, frame: object) -> None:
+    raise _TimeUp
+
+
+@contextlib.contextmanager
+def _time_cap(seconds: float) -> Iterator[None]:
+    """Interrupt a runaway analysis of one file wherever it is, not only where it checks.
+
+    Signals reach only the main thread; elsewhere the cooperative deadline checks remain.
+    """
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _raise_time_up)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class ArtifactScan:
@@ -157,14 +187,16 @@ class ArtifactScan:
         info = FileInfo(entry.path, cls.kind, cls.context, index.kind, cls.setup_script, cls.top_level_init)
         deadline = time.monotonic() + FILE_SECONDS
         try:
-            if cls.kind is FileKind.PYTHON:
-                if cls.setup_script or lower.endswith("setup.py"):
-                    self._note_build(text)
-                self.scan_python(info, text, deadline)
-            else:
-                self.scan_text(info, text)
-                if cls.kind is FileKind.PTH:
-                    self._pth_code(info, text, deadline)
+            # The alarm is a last resort a little after the deadline the loops check themselves.
+            with _time_cap(FILE_SECONDS + 1.0):
+                if cls.kind is FileKind.PYTHON:
+                    if cls.setup_script or lower.endswith("setup.py"):
+                        self._note_build(text)
+                    self.scan_python(info, text, deadline)
+                else:
+                    self.scan_text(info, text)
+                    if cls.kind is FileKind.PTH:
+                        self._pth_code(info, text, deadline)
         except _TimeUp:
             self.incomplete.append((entry.path, f"analysis stopped after {FILE_SECONDS:.0f} s"))
 
@@ -201,15 +233,16 @@ class ArtifactScan:
     # -- python ----------------------------------------------------------------------------
 
     def scan_python(self, info: FileInfo, text: str, deadline: float, *, force: bool = False) -> None:
-        prefilter = self.ruleset.prefilter
+        screen = None
         if info.layer == 0 and not force:
-            if info.context is RunContext.NON_RUNTIME:
-                # Tests, docs and examples never run on install or import: text rules only,
-                # and only where a strong token says there is something to look at.
-                if prefilter.wants(text):
+            screen = self.ruleset.prefilter.screen(text)
+            if info.context in (RunContext.NON_RUNTIME, RunContext.DATA):
+                # Tests, docs, examples and type stubs never run on install or import: text
+                # rules only, and only where a strong token says there is something to look at.
+                if screen.strong:
                     self.scan_text(info, text, fallback=True)
                 return
-            if not info.setup_script and not prefilter.wants(text):
+            if not info.setup_script and not screen.wants:
                 return
         parsed = parse_tolerant(text) if len(text) <= MAX_PARSE_BYTES else None
         if parsed is None:
@@ -221,7 +254,7 @@ class ArtifactScan:
             return
         # setup.py, decoded payloads and .pth code are small and all suspect: walk them whole.
         whole = force or info.layer > 0 or info.setup_script
-        hot = None if whole else prefilter.hot_lines(text)
+        hot = None if whole or screen is None else screen.hot_lines()
         facts = extract_facts(
             parsed.tree, info.context, setup_script=info.setup_script, hot_lines=hot, source=text
         )
@@ -230,11 +263,21 @@ class ArtifactScan:
         ctx.payloads = find_payloads(ctx)
         tag_calls(ctx)
         self._dispatch(ctx, deadline)
+        self._note_launches(ctx)
         if info.layer < MAX_LAYERS:
             for payload in ctx.payloads:
                 self._scan_payload(ctx, payload, deadline)
         elif ctx.payloads:
             self.incomplete.append((info.path, f"more than {MAX_LAYERS} layers of encoded code"))
+
+    def _note_launches(self, ctx: PyContext) -> None:
+        launches = any(m.cap is Cap.PROCESS for m in ctx.module_marks) or any(
+            (call.attr or call.name or "").endswith(_LOADERS) for call in ctx.facts.calls
+        )
+        if launches:
+            self.index.launch_strings.update(
+                lit.value for lit in ctx.facts.strings if 3 <= len(lit.value) <= 260 and not lit.docstring
+            )
 
     def _dispatch(self, ctx: PyContext, deadline: float) -> None:
         ruleset = self.ruleset
@@ -260,6 +303,8 @@ class ArtifactScan:
                 if match is not None:
                     detector.on_string(lit, match, ctx)
         for detector in ruleset.detectors:
+            if time.monotonic() > deadline:
+                raise _TimeUp
             detector.on_module(ctx)
 
     def _scan_payload(self, ctx: PyContext, payload: Payload, deadline: float) -> None:

@@ -172,7 +172,13 @@ def _python_class(
     if any(d in NON_RUNTIME_DIRS for d in dirs) or _TEST_FILE.match(name):
         return FileClass(FileKind.PYTHON, RunContext.NON_RUNTIME)
     if name == "__main__.py" or any(d in SCRIPT_DIRS for d in dirs):
-        return FileClass(FileKind.PYTHON, RunContext.CALLED)
+        outside_packages = (
+            packages is not None
+            and artifact is ArtifactKind.SDIST
+            and not _imported_from_source(inner, depth, name, packages)
+        )
+        # An sdist's own developer scripts are neither installed nor run by installing it.
+        return FileClass(FileKind.PYTHON, RunContext.NON_RUNTIME if outside_packages else RunContext.CALLED)
     if name.endswith(".pyi"):
         return FileClass(FileKind.PYTHON, RunContext.DATA)
     if (

@@ -7,6 +7,7 @@ from typing import ClassVar
 from packaging.utils import canonicalize_name
 
 from depvet.analysis.detector import ArtifactContext, Detector
+from depvet.analysis.files import NON_RUNTIME_DIRS
 from depvet.model import ArtifactKind, Category, IssueKind, RunContext, Severity
 from depvet.rules import Example, Rule
 
@@ -15,14 +16,47 @@ _ELF = "\x7fELF\x02\x01\x01\x00" + "\x00" * 56
 NATIVE_IN_PURE = Rule(
     id="DV801",
     name="native-binary-in-pure-package",
-    title="Native executable inside a pure-Python package",
+    title="A pure-Python package starts a native executable it ships",
     severity=Severity.HIGH,
     category=Category.ANOMALY,
     description=(
         "The artifact carries an ELF, PE or Mach-O binary although it has no C, C++, Rust or Cython "
         "sources and no extension-module build (for an sdist), or its wheel tag says it is pure "
-        "Python. Nothing in such a package can have produced the binary; droppers ship miners and "
-        "implants this way and start them from setup.py or at import."
+        "Python, and a module that starts processes or loads libraries names the binary. Nothing "
+        "in such a package can have produced the binary; droppers ship miners and implants this "
+        "way and start them from setup.py or at import."
+    ),
+    bad=Example(
+        path="setup.py",
+        code=(
+            "import subprocess\nfrom setuptools import setup\n"
+            "subprocess.Popen(['x/bin/helper', '--quiet'])\nsetup(name='x')\n"
+        ),
+        artifact="sdist",
+        extra=(("x/bin/helper", _ELF),),
+    ),
+    good=Example(
+        path="setup.py",
+        code=(
+            "from setuptools import setup, Extension\n"
+            "setup(name='x', ext_modules=[Extension('x._c', ['x/_c.c'])])\n"
+        ),
+        artifact="sdist",
+        extra=(("x/_c.c", "int f(void) { return 1; }\n"), ("x/tests/data/fixture.so", _ELF)),
+    ),
+    context_weighted=False,
+)
+NATIVE_SHIPPED = Rule(
+    id="DV809",
+    name="native-binary-shipped-in-pure-package",
+    title="Native executable inside a pure-Python package",
+    severity=Severity.MEDIUM,
+    category=Category.ANOMALY,
+    description=(
+        "The artifact carries an ELF, PE or Mach-O binary although nothing in it builds native "
+        "code, and no module that starts processes names it. Installers ship launcher stubs this "
+        "way (distlib's `t64.exe`, which pip vendors, is copied, never run); a dropper's binary "
+        "is started by a name depvet could not read. Worth a look, not an alarm on its own."
     ),
     bad=Example(
         path="setup.py",
@@ -37,7 +71,7 @@ NATIVE_IN_PURE = Rule(
             "setup(name='x', ext_modules=[Extension('x._c', ['x/_c.c'])])\n"
         ),
         artifact="sdist",
-        extra=(("x/_c.c", "int f(void) { return 1; }\n"), ("x/tests/data/fixture.so", _ELF)),
+        extra=(("x/_c.c", "int f(void) { return 1; }\n"), ("x/_c.so", _ELF)),
     ),
     context_weighted=False,
 )
@@ -185,6 +219,7 @@ class AnomaliesDetector(Detector):
         NOT_IN_RECORD,
         ARCHIVE_LINK,
         ARCHIVE_ESCAPE,
+        NATIVE_SHIPPED,
         NOT_ANALYSED,
         LISTED_ABSENT,
     )
@@ -196,6 +231,9 @@ class AnomaliesDetector(Detector):
 
     def _issues(self, ctx: ArtifactContext) -> None:
         for issue in ctx.index.issues:
+            # A test fixture archive with hostile names (distlib ships some) is never unpacked
+            # by installing or importing the package.
+            context = _issue_context(issue.path)
             match issue.kind:
                 case IssueKind.HASH_MISMATCH:
                     ctx.report(MODIFIED_INSTALL, issue.path, issue.detail)
@@ -204,11 +242,11 @@ class AnomaliesDetector(Detector):
                         ctx.report(NOT_IN_RECORD, issue.path, issue.detail)
                 case IssueKind.SYMLINK | IssueKind.HARDLINK:
                     rule = ARCHIVE_ESCAPE if _escapes(issue.path, issue.detail) else ARCHIVE_LINK
-                    ctx.report(rule, issue.path, issue.detail)
+                    ctx.report(rule, issue.path, issue.detail, context=context)
                 case IssueKind.PATH_TRAVERSAL | IssueKind.ABSOLUTE_PATH | IssueKind.DEVICE:
-                    ctx.report(ARCHIVE_ESCAPE, issue.path, issue.detail)
+                    ctx.report(ARCHIVE_ESCAPE, issue.path, issue.detail, context=context)
                 case IssueKind.SKIPPED_LARGE | IssueKind.UNREADABLE_NESTED | IssueKind.NESTED_TOO_DEEP:
-                    ctx.report(NOT_ANALYSED, issue.path, issue.detail)
+                    ctx.report(NOT_ANALYSED, issue.path, issue.detail, context=context)
                 case IssueKind.LISTED_BUT_ABSENT:
                     ctx.report(LISTED_ABSENT, issue.path, issue.detail)
 
@@ -224,7 +262,13 @@ class AnomaliesDetector(Detector):
             return
         for path, kind in sorted(index.native.items())[:5]:
             context = RunContext.NON_RUNTIME if _non_runtime(path) else RunContext.DATA
-            ctx.report(NATIVE_IN_PURE, path, f"{kind} in a package without native sources", context=context)
+            started = _started_by(path, index.launch_strings)
+            if started is not None:
+                evidence = f"{kind} in a package without native sources, started as {started!r}"
+                ctx.report(NATIVE_IN_PURE, path, evidence, context=context)
+            else:
+                evidence = f"{kind} in a package without native sources"
+                ctx.report(NATIVE_SHIPPED, path, evidence, context=context)
 
     def _names(self, ctx: ArtifactContext) -> None:
         index = ctx.index
@@ -236,6 +280,24 @@ class AnomaliesDetector(Detector):
                 index.metadata_path or "metadata",
                 f"file name says {index.filename_name!r}, metadata says {index.metadata_name!r}",
             )
+
+
+def _started_by(path: str, strings: set[str]) -> str | None:
+    """A string of a process-starting module that names the binary, by file name or stem."""
+    name = path.rsplit("/", 1)[-1].rsplit("!", 1)[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    if len(stem) < 3:
+        return None
+    for text in strings:
+        base = text.replace("\\", "/").rsplit("/", 1)[-1]
+        if base in (name, stem):
+            return text
+    return None
+
+
+def _issue_context(path: str) -> RunContext:
+    folders = path.split("!", 1)[0].lower().split("/")[:-1]
+    return RunContext.NON_RUNTIME if any(f in NON_RUNTIME_DIRS for f in folders) else RunContext.DATA
 
 
 def _escapes(path: str, detail: str) -> bool:

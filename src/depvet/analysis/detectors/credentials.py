@@ -14,6 +14,7 @@ family's taint analysis; whole-environment reads are marked ``ENV_BULK``.
 from __future__ import annotations
 
 import ast
+import bisect
 import itertools
 import re
 from collections.abc import Iterable, Iterator
@@ -564,8 +565,13 @@ def display(path: str) -> str:
 
 # -- static values of path expressions ---------------------------------------------------------
 
+# The detail of SECRET_READ marks on requests to a cloud metadata endpoint (read by flow rules).
+METADATA_MARK = "instance metadata"
 MAX_CANDIDATES = 48
 MAX_DEPTH = 14
+# Resolution steps per module: past this every further expression is UNKNOWN, so a module with
+# long chains of reassigned names costs bounded time instead of a product of its candidates.
+MAX_STEPS = 20_000
 
 _JOINERS = frozenset(
     {
@@ -647,7 +653,10 @@ class PathResolver:
         self.ctx = ctx
         self._memo: dict[int, list[str]] = {}
         self._active: set[int] = set()
+        self._possible_memo: dict[tuple[int, int], list[Located]] = {}
+        self._possible_active: set[tuple[int, int]] = set()
         self._depth = 0
+        self._steps = 0
         self._callers: dict[str, list[CallSite]] | None = None
         self._bound_ids: set[int] | None = None
         self._attr_assigns: dict[str, list[Located]] | None = None
@@ -659,7 +668,8 @@ class PathResolver:
         cached = self._memo.get(key)
         if cached is not None:
             return cached
-        if self._depth >= MAX_DEPTH or key in self._active:
+        self._steps += 1
+        if self._depth >= MAX_DEPTH or key in self._active or self._steps > MAX_STEPS:
             return [UNKNOWN]
         self._active.add(key)
         self._depth += 1
@@ -673,22 +683,30 @@ class PathResolver:
 
     def possible(self, node: ast.expr, scope: Scope) -> list[Located]:
         """What an expression may stand for: names and ``self`` attributes dereferenced."""
-        if self._depth >= MAX_DEPTH:
+        if not isinstance(node, ast.Name) and not _self_attr(node):
+            return [Located(node, scope)]
+        key = (id(node), id(scope))
+        cached = self._possible_memo.get(key)
+        if cached is not None:
+            return cached
+        self._steps += 1
+        if self._depth >= MAX_DEPTH or key in self._possible_active or self._steps > MAX_STEPS:
             return [Located(node, scope)]
         self._depth += 1
+        self._possible_active.add(key)
         try:
-            if isinstance(node, ast.Name):
-                found = self._name_values(node, scope)
-            elif _self_attr(node):
-                found = self._self_attr_values(node)
-            else:
-                return [Located(node, scope)]
+            found = (
+                self._name_values(node, scope) if isinstance(node, ast.Name) else self._self_attr_values(node)
+            )
             out: list[Located] = []
             for item in found[:MAX_CANDIDATES]:
                 out.extend(self.possible(item.node, item.scope) if item.node is not node else [item])
-            return out[:MAX_CANDIDATES] or [Located(node, scope)]
+            result = out[:MAX_CANDIDATES] or [Located(node, scope)]
         finally:
             self._depth -= 1
+            self._possible_active.discard(key)
+        self._possible_memo[key] = result
+        return result
 
     def elements(self, node: ast.expr, scope: Scope) -> list[Located]:
         """What a loop over ``node`` yields, for literal collections and folder listings."""
@@ -1520,6 +1538,10 @@ def wants_module(ctx: PyContext) -> bool:
     return any(token in text for token in _GATE_TOKENS) or bool(ctx.marks_of(Cap.DECODE))
 
 
+def _path_part_tokens(*folders: str) -> tuple[str, ...]:
+    return tuple(f"{before}{folder}" for folder in folders for before in ("/", "'", '"', "\\"))
+
+
 class CredentialsDetector(Detector):
     rules: ClassVar[tuple[Rule, ...]] = RULES
     tokens: ClassVar[tuple[str, ...]] = (
@@ -1538,14 +1560,19 @@ class CredentialsDetector(Detector):
         "Electrum",
         "com.liberty.jaxx",
         "Coinomi",
-        "tdata",
+        # Telegram's tdata folder, but never the tail of "metadata".
+        "'tdata",
+        '"tdata',
+        "/tdata",
+        "\\tdata",
         ".git-credentials",
         ".pypirc",
         ".vault-token",
         "ssh_host_",
         "id_rsa",
         "id_ed25519",
-        "serviceaccount",
+        "serviceaccount/token",
+        "/var/run/secrets",
         "application_default_credentials",
         "security-credentials",
         "metadata.google.internal",
@@ -1555,16 +1582,12 @@ class CredentialsDetector(Detector):
         *WALLET_EXTENSIONS,
     )
     context_tokens: ClassVar[tuple[str, ...]] = (
-        ".ssh",
-        ".aws",
-        ".azure",
+        # Dot-files as path parts ("~/.aws", '".env"', "\\.ssh"), never as module paths
+        # ("litellm.llms.azure") or the ".env" of "os.environ".
+        *_path_part_tokens(".ssh", ".aws", ".azure", ".kube", ".docker", ".npmrc", ".pgpass", ".env"),
         "gcloud",
-        ".kube",
-        ".docker",
         "netrc",
-        ".npmrc",
-        ".pgpass",
-        ".env",
+        "/serviceaccount",  # the mounted token, not Google's gserviceaccount.com e-mails
         "169.254.169.254",
         "Cookies",
         "Chrome",
@@ -1614,7 +1637,7 @@ class CredentialsDetector(Detector):
                 continue
             credential, shown = hit
             rule = METADATA_CREDENTIALS if credential else METADATA_ACCESS
-            ctx.mark(Cap.SECRET_READ, call, f"instance metadata: {shown}", node=call.node)
+            ctx.mark(Cap.SECRET_READ, call, f"{METADATA_MARK}: {shown}", node=call.node)
             ctx.report_at(rule, call, f"{short(call.node, 100)} requests {shown[:80]}")
             if credential and first is None:
                 first = SecretRead(_KIND_BY_KEY["cloud"], call, call.node, shown)
@@ -1649,10 +1672,25 @@ class CredentialsDetector(Detector):
     def on_text(self, ctx: TextContext) -> None:
         text = ctx.text
         lowered = text.lower()
-        if not any(token in lowered for token in _GATE_TOKENS):
+        present = [token for token in _GATE_TOKENS if token in lowered]
+        if not present:
             return
+        # Only lines holding a gate token can match: a minified bundle has a few of them.
+        newlines: list[int] = []
+        position = lowered.find("\n")
+        while position != -1:
+            newlines.append(position)
+            position = lowered.find("\n", position + 1)
+        candidates: set[int] = set()
+        for token in present:
+            position = lowered.find(token)
+            while position != -1:
+                candidates.add(bisect.bisect_left(newlines, position) + 1)
+                position = lowered.find(token, position + 1)
+        lines = text.split("\n")
         kinds: dict[str, int] = {}
-        for number, line in enumerate(text.split("\n"), start=1):
+        for number in sorted(candidates):
+            line = lines[number - 1] if number <= len(lines) else ""
             if len(line) > 2000 or _TEXT_COMMENT.match(line):
                 continue
             self._text_line(ctx, number, line, kinds)
@@ -1665,7 +1703,7 @@ class CredentialsDetector(Detector):
     def _text_line(self, ctx: TextContext, number: int, line: str, kinds: dict[str, int]) -> None:
         if _METADATA_HOST.search(line) and _TEXT_METADATA_VERB.search(line):
             credential = bool(_METADATA_CREDENTIAL_PATH.search(line))
-            ctx.mark(Cap.SECRET_READ, number, "instance metadata")
+            ctx.mark(Cap.SECRET_READ, number, METADATA_MARK)
             ctx.report(METADATA_CREDENTIALS if credential else METADATA_ACCESS, number, line.strip())
             if credential:
                 kinds.setdefault("instance metadata", number)

@@ -1330,11 +1330,9 @@ class ExecutionDetector(Detector):
         COMMAND_STRING,
     )
     # Rare in benign code: worth parsing a file for on their own.
+    # ("| sh" is not one: Python's union types put it in every other typed module; a piped
+    # download has curl or wget beside it, which are tokens.)
     tokens: ClassVar[tuple[str, ...]] = (
-        "| sh",
-        "|sh",
-        "| bash",
-        "|bash",
         "DownloadString",
         "DownloadFile",
         "Invoke-WebRequest",
@@ -1358,23 +1356,26 @@ class ExecutionDetector(Detector):
     )
     # Worth it next to a process or network token.
     context_tokens: ClassVar[tuple[str, ...]] = (
-        "curl",
+        "curl ",  # a command line, not "curly"
+        "'curl",
+        '"curl',
+        "/curl",
         "iex",
         "IEX",
         "pwsh",
         "Net.WebClient",
         "TCPClient",
         "socat",
-        "ncat",
+        "ncat ",  # not "concat"
         "nohup",
         "start_new_session",
         "pythonw",
     )
     # Every alternative is a token above, a prefilter token or a weak network token.
     strings: ClassVar[re.Pattern[str] | None] = re.compile(
-        r"curl|wget|/dev/tcp|/dev/udp|powershell|PowerShell|pwsh|DownloadString|DownloadFile|"
+        r"\bcurl\b|wget|/dev/tcp|/dev/udp|powershell|PowerShell|pwsh|DownloadString|DownloadFile|"
         r"Invoke-WebRequest|Invoke-Expression|Net\.WebClient|TCPClient|certutil|bitsadmin|mshta|xmrig|"
-        r"stratum\+|donate-level|mkfifo|socat|ncat|nc -e|iex|IEX|urlopen|requests\.get"
+        r"stratum\+|donate-level|mkfifo|socat|ncat |nc -e|iex|IEX|urlopen|requests\.get"
     )
     text_kinds: ClassVar[frozenset[FileKind]] = frozenset(
         {FileKind.PYTHON, FileKind.SHELL, FileKind.BATCH, FileKind.POWERSHELL, FileKind.JAVASCRIPT}

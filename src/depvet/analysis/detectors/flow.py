@@ -10,6 +10,7 @@ import ast
 from typing import ClassVar
 
 from depvet.analysis.detector import Cap, Detector, Mark, PyContext
+from depvet.analysis.detectors.credentials import METADATA_MARK
 from depvet.analysis.taint import Taint, params_reaching
 from depvet.model import Category, RunContext, Severity
 from depvet.rules import Example, Rule
@@ -127,13 +128,22 @@ class FlowDetector(Detector):
     def _flows(
         self, ctx: PyContext, sources: list[Mark], sinks: list[Mark], rule: Rule, automatic_only: bool = False
     ) -> bool:
-        taint = Taint(ctx.facts, frozenset(id(m.node) for m in sources))
+        # A request to the metadata endpoint is how its secrets are read: the request object
+        # flowing into urlopen() is the read, and only what its answer flows into is a send.
+        metadata = [m for m in sources if m.detail.startswith(METADATA_MARK)]
+        taint = Taint(ctx.facts, frozenset(id(m.node) for m in sources if m not in metadata))
+        metadata_taint = Taint(ctx.facts, frozenset(id(m.node) for m in metadata)) if metadata else None
         found = False
         for sink in sinks:
             if automatic_only and sink.context not in _AUTOMATIC:
                 continue
             assert sink.scope is not None
-            if any(taint.tainted(expr, sink.scope) for expr in sink.payload):
+            scope = sink.scope
+            destination = _destination(sink)
+            if any(taint.tainted(expr, scope) for expr in sink.payload) or (
+                metadata_taint is not None
+                and any(metadata_taint.tainted(e, scope) for e in sink.payload if e is not destination)
+            ):
                 ctx.report(rule, sink.local_line, _evidence(sources, sink), sink.context)
                 found = True
         found |= self._through_parameters(ctx, taint, sources, sinks, rule, automatic_only)
@@ -197,6 +207,12 @@ class FlowDetector(Detector):
                 f"{_sources(auto_secrets)}; sends with {sink.detail} (line {sink.line})",
                 sink.context,
             )
+
+
+def _destination(sink: Mark) -> ast.expr | None:
+    """The URL or request object a send goes to: its first positional argument."""
+    node = sink.node
+    return node.args[0] if isinstance(node, ast.Call) and node.args else None
 
 
 def _sources(sources: list[Mark]) -> str:

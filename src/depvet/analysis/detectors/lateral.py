@@ -458,13 +458,12 @@ class _Module:
 
 class LateralMovementDetector(Detector):
     rules: ClassVar[tuple[Rule, ...]] = RULES
+    # The kubernetes client itself uses pods, secrets and service accounts in hundreds of
+    # modules: those are context tokens; a daemonset, the node-wide foothold, stays strong.
     tokens: ClassVar[tuple[str, ...]] = (
-        "serviceaccount",
         "docker.sock",
         "kubernetes.default",
         "KUBERNETES_SERVICE_HOST",
-        "list_secret_for_all_namespaces",
-        "create_namespaced_pod",
         "create_namespaced_daemon_set",
         "hostPID",
         "host_pid",
@@ -473,6 +472,9 @@ class LateralMovementDetector(Detector):
         "create_host_config",
     )
     context_tokens: ClassVar[tuple[str, ...]] = (
+        "/serviceaccount",  # the mounted token, not Google's gserviceaccount.com e-mails
+        "list_secret_for_all_namespaces",
+        "create_namespaced_pod",
         "kubectl",
         "privileged",
         "hostPath",

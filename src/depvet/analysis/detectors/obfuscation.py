@@ -269,7 +269,9 @@ LAMBDA_CHAIN = Rule(
 
 _MARKERS = re.compile(
     r"__pyarmor__|pyarmor_runtime|from pytransform import|BlankOBF|Obfuscated (?:by|with) "
-    r"|pyobfuscate\.com|Hyperion|Intensio|Development-Tools|PlusOBF|Kramer|__obfuscator__|"
+    # Obfuscator names (Hyperion, Kramer, Intensio) are also words, moons and surnames: only
+    # their self-declarations count.
+    r"|pyobfuscate\.com|PlusOBF|__obfuscator__|"
     r"lambda __ ?: ?__import__\(['\"](?:zlib|base64|marshal)['\"]\)"
 )
 _OFF_SCREEN = re.compile(r"\S[ \t]{150,};\s*[\w(]")
@@ -311,10 +313,7 @@ class ObfuscationDetector(Detector):
         "Obfuscated by",
         "Obfuscated with",
         "pyobfuscate",
-        "Hyperion",
-        "Intensio",
         "PlusOBF",
-        "Kramer",
         "__obfuscator__",
         " " * 150,
     )

@@ -6,6 +6,7 @@ import ast
 import re
 from typing import ClassVar
 
+from depvet.analysis.capabilities import DNS_LOOKUPS
 from depvet.analysis.decode import EXEC_NAMES, PROCESS_NAMES
 from depvet.analysis.detector import Cap, Detector, Mark, PyContext, short
 from depvet.analysis.files import FileKind
@@ -291,6 +292,37 @@ _BUILD_PROGRAMS = frozenset(
         "sysctl",
         "hipcc",
         "icc",
+        "touch",
+        "shell-script",
+    }
+)
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh"})
+
+# Inspection tools a library may ask at import time; a subset of the build programs, without
+# interpreters, package managers and archivers, which payloads start.
+_IMPORT_TIME_PROGRAMS = frozenset(
+    {
+        "git",
+        "hg",
+        "svn",
+        "gcc",
+        "cc",
+        "clang",
+        "g++",
+        "c++",
+        "gfortran",
+        "nvcc",
+        "uname",
+        "which",
+        "ldconfig",
+        "sw_vers",
+        "lsb_release",
+        "pkg-config",
+        "llvm-config",
+        "getconf",
+        "sysctl",
+        "nproc",
+        "xcrun",
     }
 )
 
@@ -316,7 +348,7 @@ class StartupDetector(Detector):
         for mark in ctx.marks_of(Cap.PROCESS, Cap.NETWORK_FETCH, Cap.NETWORK_SEND):
             if mark.context is RunContext.INSTALL:
                 self._install_time(ctx, mark)
-            elif mark.context is RunContext.IMPORT:
+            elif mark.context is RunContext.IMPORT and _import_time_worthy(ctx, mark):
                 ctx.report(IMPORT_SIDE_EFFECT, mark.local_line, _evidence(ctx, mark), mark.context)
 
     # -- .pth ------------------------------------------------------------------------------
@@ -325,7 +357,9 @@ class StartupDetector(Detector):
         dangerous_lines = {
             c.line
             for c in ctx.facts.calls
-            if c.name in EXEC_NAMES or c.name in PROCESS_NAMES or c.name in DECODER_NAMES
+            if (c.name in EXEC_NAMES and not _execs_tame_literal(c.node))
+            or c.name in PROCESS_NAMES
+            or c.name in DECODER_NAMES
         }
         dangerous_lines |= {m.local_line for m in ctx.module_marks if m.cap is not Cap.SYSINFO}
         for number, line in enumerate(ctx.text.split("\n"), start=1):
@@ -370,6 +404,85 @@ class StartupDetector(Detector):
             ctx.report(SETUP_NETWORK, mark.local_line, _evidence(ctx, mark), mark.context)
 
 
+def _execs_tame_literal(call: ast.Call) -> bool:
+    """``exec('...')`` of literal code that only imports, reads variables and calls into modules.
+
+    coverage's ``.pth`` execs a literal that checks ``COVERAGE_PROCESS_START`` and calls
+    ``coverage.process_startup()``. Literal code that starts processes, opens files, reaches
+    the network, decodes or execs again is not tame; the literal is also scanned on its own as
+    a decoded layer, so its behaviour is reported there as well.
+    """
+    if len(call.args) != 1 or not isinstance(call.args[0], ast.Constant):
+        return False
+    code = call.args[0].value
+    if not isinstance(code, str) or "://" in code:
+        return False
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases.update(
+                {
+                    a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0]
+                    for a in node.names
+                }
+            )
+        elif isinstance(node, ast.ImportFrom):
+            aliases.update({a.asname or a.name: f"{node.module or ''}.{a.name}" for a in node.names})
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        dotted = _dotted(node.func)
+        if dotted is None:
+            return False
+        head, _, rest = dotted.partition(".")
+        name = f"{aliases.get(head, head)}.{rest}" if rest else aliases.get(head, head)
+        last = name.rsplit(".", 1)[-1]
+        if (
+            name in EXEC_NAMES
+            or name in PROCESS_NAMES
+            or name in DECODER_NAMES
+            or f"builtins.{name}" in EXEC_NAMES
+            or last in _UNTAME_CALLS
+            or name.startswith(_UNTAME_MODULES)
+        ):
+            return False
+    return True
+
+
+_UNTAME_CALLS = frozenset(
+    {"open", "exec", "eval", "compile", "__import__", "system", "popen", "Popen", "run", "call", "urlopen"}
+)
+_UNTAME_MODULES = ("subprocess", "socket", "urllib", "requests", "http", "shutil", "ctypes", "base64", "zlib")
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _import_time_worthy(ctx: PyContext, mark: Mark) -> bool:
+    """Import-time work that libraries do for themselves is left out.
+
+    A version module asking ``git describe``, a build helper asking ``gcc -print-multiarch`` and
+    a DNS lookup (which has its own exfiltration rule) are what benign imports run; anything
+    else, or a program that cannot be read statically, is reported.
+    """
+    if mark.detail in DNS_LOOKUPS:
+        return False
+    if mark.cap is Cap.PROCESS:
+        return _program(ctx, mark) not in _IMPORT_TIME_PROGRAMS
+    return True
+
+
 def _inside(scope: object, cls: object) -> bool:
     current = scope
     while current is not None:
@@ -394,7 +507,15 @@ def _program(ctx: PyContext, mark: Mark) -> str | None:
         if isinstance(head, ast.Attribute) and ast.unparse(head) == "sys.executable":
             return "sys.executable"
         value = ctx.evaluate(head)
-        return _basename(value) if isinstance(value, str) else None
+        if not isinstance(value, str):
+            return None
+        program = _basename(value)
+        if program in _SHELLS and len(first.elts) > 1:
+            # ``sh autogen.sh`` runs a script of the source tree; ``sh -c CODE`` runs CODE.
+            script = ctx.evaluate(first.elts[1])
+            if isinstance(script, str) and script.endswith(".sh") and not script.startswith("-"):
+                return "shell-script"
+        return program
     value = ctx.evaluate(first)
     if isinstance(value, str) and value.strip():
         return _basename(value.split()[0])

@@ -1,0 +1,64 @@
+"""The prefilter decides which files are parsed and which function bodies are walked."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from depvet.analysis.prefilter import Prefilter, _AutomatonIndex, _SubstringIndex
+
+
+@pytest.fixture(scope="module")
+def prefilter() -> Prefilter:
+    return Prefilter(tokens=("webhook.site",), context_tokens=(".aws",))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "import base64\nx = base64.b64decode(s)\n",  # strong token
+        "import os\nexec(code)\n",  # dynamic code
+        "import subprocess, requests\n\ndef f():\n    requests.get(u)\n    subprocess.run(c)\n",  # pair
+        "import subprocess\nsubprocess.run(['id'])\n",  # weak group at module level
+        "import requests\n\ndef f():\n    requests.post(u, data=open('~/.aws/credentials'))\n",  # weak + context
+        "def f():\n    return 'https://webhook.site/x'\n",  # a detector's own token
+    ],
+)
+def test_files_worth_parsing(prefilter: Prefilter, text: str) -> None:
+    assert prefilter.screen(text).wants
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "import json\n\ndef load(p):\n    return json.loads(p)\n",
+        "model.eval()\nretrieval(x)\nast.literal_eval(s)\n",  # eval( inside other words
+        "import subprocess\n\ndef run(cmd):\n    return subprocess.run(cmd)\n",  # weak, in a function
+        "import requests\n",  # an import is not a use
+    ],
+)
+def test_files_not_worth_parsing(prefilter: Prefilter, text: str) -> None:
+    assert not prefilter.screen(text).wants
+
+
+def test_hot_lines_are_the_lines_with_tokens(prefilter: Prefilter) -> None:
+    text = "a = 1\nimport socket\nb = 2\n\ndef f():\n    return marshal.loads(x)\n"
+    assert prefilter.screen(text).hot_lines() == frozenset({2, 6})
+
+
+def test_strong_tokens_are_told_apart_from_weak_ones(prefilter: Prefilter) -> None:
+    assert prefilter.screen("x = zlib.decompress(b)\n").strong
+    assert not prefilter.screen("import subprocess\nsubprocess.run(['id'])\n").strong
+
+
+_ALPHABET = "abcdeimoprstuxz_.()[]'\" \n64"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=300))
+def test_the_automaton_finds_exactly_what_substring_search_finds(text: str) -> None:
+    tokens = ("exec", "eval", "b64decode", "import ", "socket", "ec", "c(", "a", "sub")
+    fast = sorted(_AutomatonIndex(tokens).find_all(text))
+    slow = sorted(_SubstringIndex(tokens).find_all(text))
+    assert fast == slow
