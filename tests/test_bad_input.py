@@ -230,3 +230,20 @@ def test_a_runaway_analysis_is_stopped_and_reported(
     incomplete = [f for f in result.findings if f.rule_id == "DV001"]
     assert incomplete
     assert "stopped after" in incomplete[0].evidence
+
+
+class _TooDeep(Detector):
+    rules = ()
+
+    def on_module(self, ctx: PyContext) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+
+def test_a_too_deep_analysis_of_one_file_does_not_fail_the_artifact(tmp_path: Path, ruleset: Ruleset) -> None:
+    deep = Ruleset([*ruleset.detectors, _TooDeep()])
+    files = {"pkg/__init__.py": "import os\nos.system(cmd)\n", "pkg/b.py": "import os\nos.system(other)\n"}
+    result = scan_path(write_wheel(tmp_path, "pkg", "1.0", files), deep)
+    assert result.verdict is not Verdict.ERROR
+    incomplete = [f for f in result.findings if f.rule_id == "DV001"]
+    assert {f.path for f in incomplete} == {"pkg/__init__.py", "pkg/b.py"}
+    assert "nests too deeply" in incomplete[0].evidence

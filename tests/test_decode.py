@@ -162,3 +162,22 @@ def test_python2_sources_are_repaired_line_by_line() -> None:
     assert parsed is not None
     calls = {ast.unparse(n.func) for n in ast.walk(parsed.tree) if isinstance(n, ast.Call)}
     assert {"os.system", "exec", "os.chmod"} <= calls
+
+
+def test_builtin_looked_up_through_the_text_of_other_builtins_is_decoded(scan_files: ScanFiles) -> None:
+    # 'chr' spelled from str(oct)[-3], str(hex)[-4] and str(copyright)[4]; then 'exec' from codes.
+    code = (
+        "import sys\nfrom setuptools import setup\n"
+        "c = getattr(__builtins__, oct.__str__()[-3 << 0] + hex.__str__()[-1 << 2] + copyright.__str__()[4 << 0])\n"
+        "name = ''.join(map(c, [(7 << 4) - 7, 120, 101, 99]))\n"
+        "setup(name='x')\n"
+    )
+    result = scan_files({"setup.py": code}, artifact="sdist")
+    hidden = [f for f in result.findings if f.rule_id == "DV205"]
+    assert hidden
+    assert "'chr'" in hidden[0].evidence
+
+
+def test_a_plain_getattr_on_builtins_with_a_literal_name_is_not_hidden(scan_files: ScanFiles) -> None:
+    code = "import builtins\n\ndef kind(name):\n    return getattr(builtins, 'int')\n"
+    assert "DV205" not in rule_ids(scan_files({"pkg/__init__.py": "", "pkg/types.py": code}))

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 from depvet.analysis.detector import Payload, PyContext
 from depvet.analysis.pyfacts import CallSite
+from depvet.analysis.pysource import parse_tolerant
 from depvet.analysis.staticeval import DECODER_NAMES, as_payload_text
 
 EXEC_NAMES = frozenset({"builtins.exec", "builtins.eval", "builtins.compile", "builtins.execfile"})
@@ -89,6 +90,22 @@ def _iter_payloads(ctx: PyContext, consumed: set[int]) -> Iterator[Payload]:
             yield from _evaluated(ctx, call, call.node, consumed, executed=False)
         elif name in PROCESS_NAMES:
             yield from _process_payloads(ctx, call, consumed)
+        elif call.attr in _WRITERS and call.node.args:
+            yield from _written_source(ctx, call)
+
+
+# A dropper writes a script it carries as a string and starts it later: the string is code too.
+_WRITERS = frozenset({"write", "write_text", "writelines"})
+
+
+def _written_source(ctx: PyContext, call: CallSite) -> Iterator[Payload]:
+    value = ctx.evaluate(call.node.args[0])
+    if not isinstance(value, str) or len(value) < 80 or value.count("\n") < 3:
+        return
+    if not _PY_HINT.search(value) or parse_tolerant(value) is None:
+        return
+    chain = (*ctx.decoders_of(call.node.args[0]), "written as a script")
+    yield Payload(value, call.line, chain, False, call.scope)
 
 
 def _evaluated(

@@ -126,6 +126,9 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_EVIDENCE else text[: MAX_EVIDENCE - 1] + "…"
 
 
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+
+
 class _Located:
     """Shared reporting for contexts that point at lines of one (possibly decoded) file."""
 
@@ -133,6 +136,7 @@ class _Located:
     text: str
     sink: Sink
     _line_starts: list[int] | None = None
+    _lower: str | None = None
 
     def line_text(self, line: int) -> str:
         starts = self._starts()
@@ -144,9 +148,40 @@ class _Located:
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self._starts(), offset)
 
+    def hint_lines(self, hints: Iterable[str], limit: int = 400) -> set[int]:
+        """Line numbers holding any of ``hints`` (lower case), by substring search.
+
+        Text rules look only at these lines: a minified bundle or a generated module has
+        hundreds of thousands of lines and a handful worth a regular expression.
+        """
+        lower = self._lower_text()
+        found: set[int] = set()
+        for hint in hints:
+            position = lower.find(hint)
+            while position != -1 and len(found) < limit:
+                found.add(self.line_of(position))
+                next_line = lower.find("\n", position)
+                if next_line == -1:
+                    break
+                position = lower.find(hint, next_line)
+        return found
+
+    def _lower_text(self) -> str:
+        if self._lower is None:
+            lower = self.text.lower()
+            # Some characters lower-case to two: keep offsets exact.
+            self._lower = lower if len(lower) == len(self.text) else self.text.translate(_ASCII_LOWER)
+        return self._lower
+
     def _starts(self) -> list[int]:
         if self._line_starts is None:
-            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+            starts = [0]
+            find = self.text.find
+            position = find("\n")
+            while position != -1:
+                starts.append(position + 1)
+                position = find("\n", position + 1)
+            self._line_starts = starts
         return self._line_starts
 
     def report(self, rule: Rule, line: int | None, evidence: str, context: RunContext | None = None) -> None:

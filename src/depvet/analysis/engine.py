@@ -199,6 +199,8 @@ class ArtifactScan:
                         self._pth_code(info, text, deadline)
         except _TimeUp:
             self.incomplete.append((entry.path, f"analysis stopped after {FILE_SECONDS:.0f} s"))
+        except RecursionError:
+            self.incomplete.append((entry.path, "analysis stopped: the code nests too deeply"))
 
     def _note_build(self, text: str) -> None:
         if any(marker in text for marker in _BUILD_MARKERS):

@@ -179,8 +179,8 @@ def _python_class(
         )
         # An sdist's own developer scripts are neither installed nor run by installing it.
         return FileClass(FileKind.PYTHON, RunContext.NON_RUNTIME if outside_packages else RunContext.CALLED)
-    if name.endswith(".pyi"):
-        return FileClass(FileKind.PYTHON, RunContext.DATA)
+    if name.endswith(".pyi"):  # type stubs are read by type checkers, never run
+        return FileClass(FileKind.PYTHON, RunContext.NON_RUNTIME)
     if (
         packages is not None
         and artifact is ArtifactKind.SDIST

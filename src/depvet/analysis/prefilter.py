@@ -89,7 +89,12 @@ WEAK_GROUPS: dict[str, tuple[str, ...]] = {
 # "eval(" is in "retrieval(", "model.eval(" and "literal_eval(": a cheap substring gate first,
 # then a word-boundary check.
 _DYNAMIC_GATES = ("exec", "eval", "compile")
-_DYNAMIC_CODE = re.compile(r"(?<![\w.])(?:exec|eval|compile)\s*\(")
+_OPEN_PAREN = re.compile(r"\s*\(")
+# How near tokens must be to count together. In a generated API module of 5 MB a docstring's
+# "curl " and an "urllib3" import 100,000 lines apart say nothing; a payload keeps its parts
+# within a function or two.
+CONTEXT_WINDOW = 2_000
+PAIR_WINDOW = 6_000
 # Two weak groups that together can make something critical (download + run; secret + send).
 _WEAK_PAIRS = ({"network", "process"}, {"network", "environment"})
 
@@ -132,12 +137,17 @@ class Screen:
 
     def _wants_weak(self, prefilter: Prefilter, present: set[str]) -> bool:
         text = self.text
-        if not present.isdisjoint(_DYNAMIC_GATES) and _DYNAMIC_CODE.search(text):
+        if not present.isdisjoint(_DYNAMIC_GATES) and any(
+            token in _DYNAMIC_GATES and _dynamic_call_at(text, start, token) for start, token in self.hits
+        ):
             return True
         group_of = prefilter._group_of
         context = prefilter._context
         groups = {group_of[t] for t in present if t in group_of}
-        if groups and (any(pair <= groups for pair in _WEAK_PAIRS) or not present.isdisjoint(context)):
+        if groups and (
+            (any(pair <= groups for pair in _WEAK_PAIRS) and self._pair_nearby(group_of))
+            or (not present.isdisjoint(context) and self._context_nearby(group_of, context))
+        ):
             return True
         # Weak and context tokens in module-level code run on import.
         return any(
@@ -145,6 +155,30 @@ class Screen:
             for start, token in self.hits
             if token in group_of or token in context
         )
+
+    def _pair_nearby(self, group_of: dict[str, str]) -> bool:
+        """Two weak groups that make a pair within ``PAIR_WINDOW`` characters of each other."""
+        weak = [(start, group_of[token]) for start, token in self.hits if token in group_of]
+        weak.sort()
+        last: dict[str, int] = {}
+        for start, group in weak:
+            for pair in _WEAK_PAIRS:
+                if group in pair:
+                    (other,) = pair - {group}
+                    if other in last and start - last[other] <= PAIR_WINDOW:
+                        return True
+            last[group] = start
+        return False
+
+    def _context_nearby(self, group_of: dict[str, str], context: frozenset[str]) -> bool:
+        """A context token within ``CONTEXT_WINDOW`` characters of a weak token."""
+        weak = sorted(start for start, token in self.hits if token in group_of)
+        for start, token in self.hits:
+            if token in context:
+                i = bisect.bisect_left(weak, start - CONTEXT_WINDOW)
+                if i < len(weak) and weak[i] <= start + CONTEXT_WINDOW:
+                    return True
+        return False
 
     def hot_lines(self) -> frozenset[int]:
         if not self.hits:
@@ -207,6 +241,14 @@ def token_index(tokens: Sequence[str]) -> TokenIndex:
         return _AutomatonIndex(tokens)
     except ImportError:
         return _SubstringIndex(tokens)
+
+
+def _dynamic_call_at(text: str, start: int, token: str) -> bool:
+    """``exec(`` / ``eval (`` / ``compile(`` as a name of its own, not ``model.eval(``."""
+    before = text[start - 1] if start else " "
+    if before.isalnum() or before in "_.":
+        return False
+    return _OPEN_PAREN.match(text, start + len(token)) is not None
 
 
 def _module_level_line(text: str, position: int) -> bool:

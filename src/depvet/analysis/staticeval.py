@@ -12,9 +12,11 @@ from __future__ import annotations
 import ast
 import base64
 import binascii
+import builtins
 import bz2
 import codecs
 import lzma
+import types
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -353,6 +355,12 @@ class StaticEvaluator:
         lam = self._lambda_of(func, local)
         if lam is not None:
             return self._apply_lambda(lam, node, local)
+        shown = self._builtin_shown(node)
+        if shown is not None:
+            return shown
+        hidden = self._hidden_builtin(func, local)
+        if hidden is not None:
+            return self._known_function(hidden, node, local)
         if isinstance(func, ast.Attribute):
             receiver_name = self._resolve(func.value)
             qualified = self._resolve(func)
@@ -364,6 +372,36 @@ class StaticEvaluator:
         if qualified is None:
             raise Unknown("call target")
         return self._known_function(qualified, node, local)
+
+    def _builtin_shown(self, node: ast.Call) -> str | None:
+        """``oct.__str__()``, ``str(hex)``, ``repr(copyright)``: the text Python shows for a builtin.
+
+        Obfuscators index into these to spell ``chr`` or ``exec`` without writing them.
+        """
+        func = node.func
+        target: ast.expr | None = None
+        if isinstance(func, ast.Attribute) and func.attr in ("__str__", "__repr__") and not node.args:
+            target = func.value
+        elif self._resolve(func) in ("builtins.str", "builtins.repr") and len(node.args) == 1:
+            target = node.args[0]
+        name = self._resolve(target) if isinstance(target, ast.Name) else None
+        if name is None or not name.startswith("builtins."):
+            return None
+        text = builtin_text(name[len("builtins.") :])
+        if text is not None:
+            self.stats.decoders.append("builtin text")
+        return text
+
+    def _hidden_builtin(self, func: ast.expr, local: dict[str, Value]) -> str | None:
+        """``getattr(__builtins__, <expression that evaluates to 'chr'>)`` as ``builtins.chr``."""
+        if not (isinstance(func, ast.Call) and self._resolve(func.func) == "builtins.getattr"):
+            return None
+        if len(func.args) < 2 or not isinstance(func.args[0], ast.Name):
+            return None
+        if func.args[0].id not in ("__builtins__", "builtins"):
+            return None
+        name = self._eval(func.args[1], local)
+        return f"builtins.{name}" if isinstance(name, str) and name.isidentifier() else None
 
     def _lambda_of(self, func: ast.expr, local: dict[str, Value]) -> ast.Lambda | None:
         """``(lambda x: ...)(arg)`` or ``_(arg)`` where ``_ = lambda x: ...`` (obfuscators' favourite)."""
@@ -464,7 +502,7 @@ class StaticEvaluator:
     def _map(self, node: ast.Call, local: dict[str, Value]) -> Value:
         if len(node.args) != 2:
             raise Unknown("map shape")
-        fn = self._resolve(node.args[0])
+        fn = self._resolve(node.args[0]) or self._hidden_builtin(node.args[0], local)
         source = self._eval(node.args[1], local)
         if not isinstance(source, list | tuple | str | bytes):
             raise Unknown("map source")
@@ -486,6 +524,28 @@ class StaticEvaluator:
         target = self._eval(receiver, local)
         args = self._args(node, local)
         return _apply_method(self.stats, target, attr, args)
+
+
+def builtin_text(name: str) -> str | None:
+    """What ``str()`` of a builtin shows, from depvet's own interpreter (nothing scanned runs)."""
+    if name in ("copyright", "credits", "license"):
+        return _SITE_TEXTS.get(name)
+    value = getattr(builtins, name, None)
+    if value is None or name.startswith("_"):
+        return None
+    if isinstance(value, type):
+        return f"<class '{name}'>"
+    if isinstance(value, types.BuiltinFunctionType):
+        return f"<built-in function {name}>"
+    return None
+
+
+# site's banners start the same way in every CPython 3 (obfuscators index their first words).
+_SITE_TEXTS = {
+    "copyright": "Copyright (c) 2001-2023 Python Software Foundation.\nAll Rights Reserved.",
+    "credits": "    Thanks to CWI, CNRI, BeOpen.com, Zope Corporation and a cast of thousands",
+    "license": "Type license() to see the full license text",
+}
 
 
 _MODULE_LIKE = frozenset({"base64", "binascii", "zlib", "gzip", "bz2", "lzma", "codecs", "builtins"})

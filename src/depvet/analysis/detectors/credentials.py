@@ -710,10 +710,17 @@ class PathResolver:
 
     def elements(self, node: ast.expr, scope: Scope) -> list[Located]:
         """What a loop over ``node`` yields, for literal collections and folder listings."""
-        out: list[Located] = []
-        for item in self.possible(node, scope):
-            out.extend(self._elements_of(item))
-        return out[:MAX_CANDIDATES]
+        self._steps += 1
+        if self._depth >= MAX_DEPTH or self._steps > MAX_STEPS:
+            return []
+        self._depth += 1
+        try:
+            out: list[Located] = []
+            for item in self.possible(node, scope):
+                out.extend(self._elements_of(item))
+            return out[:MAX_CANDIDATES]
+        finally:
+            self._depth -= 1
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -1429,6 +1436,16 @@ def _metadata_call(ctx: PyContext, resolver: PathResolver, call: CallSite) -> tu
 
 
 _METADATA_HINTS = ("metadata-flavor", "x-aws-ec2-metadata", "'metadata'", '"metadata"')
+# The hosts of _METADATA_HOST, for substring tests on lower-cased text (a case-insensitive regex
+# over every module cost more than the rule).
+METADATA_HOSTS = (
+    "169.254.169.254",
+    "169.254.170.2",
+    "metadata.google.internal",
+    "100.100.100.200",
+    "fd00:ec2::254",
+    "metadata.azure.internal",
+)
 _URL_KEYWORDS = ("url", "host", "address", "fullurl", "uri")
 
 
@@ -1628,7 +1645,7 @@ class CredentialsDetector(Detector):
 
     def _metadata(self, ctx: PyContext, resolver: PathResolver) -> SecretRead | None:
         lowered = ctx.text.lower()
-        if not _METADATA_HOST.search(ctx.text) and not any(h in lowered for h in _METADATA_HINTS):
+        if not any(h in lowered for h in METADATA_HOSTS) and not any(h in lowered for h in _METADATA_HINTS):
             return None
         first: SecretRead | None = None
         for call in ctx.facts.calls:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import ast
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
 from depvet.analysis.capabilities import DNS_LOOKUPS
 from depvet.analysis.decode import PROCESS_NAMES
 from depvet.analysis.detector import Cap, Detector, PyContext, TextContext
+from depvet.analysis.detectors.credentials import METADATA_HOSTS
 from depvet.analysis.files import FileKind
 from depvet.analysis.pyfacts import CallSite, Scope, ScopeKind
 from depvet.model import Category, Severity
@@ -954,13 +955,6 @@ _LOCAL_SUFFIXES = (
     ".invalid",
     ".cluster.local",
 )
-_METADATA_HOSTS = (
-    "169.254.169.254",
-    "169.254.170.2",
-    "metadata.google.internal",
-    "100.100.100.200",
-    "fd00:ec2::254",
-)
 # Compared with hosts named in scanned code, never bound to.
 _LOCAL_HOSTS = (
     "localhost",
@@ -1197,27 +1191,6 @@ def dns_command(command: str) -> bool:
     return False
 
 
-_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
-
-
-def hint_lines(ctx: TextContext, hints: Iterable[str], limit: int = 400) -> set[int]:
-    """Line numbers holding any of ``hints`` (lower case) in a text, by substring search."""
-    lower = ctx.text.lower()
-    if len(lower) != len(ctx.text):  # some characters lower-case to two: keep offsets exact
-        lower = ctx.text.translate(_ASCII_LOWER)
-    found: set[int] = set()
-    for hint in hints:
-        position = lower.find(hint)
-        while position != -1 and len(found) < limit:
-            line_no = ctx.line_of(position)
-            found.add(line_no)
-            next_line = lower.find("\n", position)
-            if next_line == -1:
-                break
-            position = lower.find(hint, next_line)
-    return found
-
-
 class ExfiltrationDetector(Detector):
     rules: ClassVar[tuple[Rule, ...]] = (
         WEBHOOK_SEND,
@@ -1381,7 +1354,7 @@ class ExfiltrationDetector(Detector):
         fetches = [
             f.call.node
             for f in calls
-            if f.kind == "http" and any(host in text.of(u) for u in f.urls for host in _METADATA_HOSTS)
+            if f.kind == "http" and any(host in text.of(u) for u in f.urls for host in METADATA_HOSTS)
         ]
         if not fetches:
             return
@@ -1389,7 +1362,7 @@ class ExfiltrationDetector(Detector):
         for found in calls:
             if found.kind not in ("http", "webhook-client", "wrapper") or not found.send:
                 continue
-            if any(host in text.of(u) for u in found.urls for host in _METADATA_HOSTS):
+            if any(host in text.of(u) for u in found.urls for host in METADATA_HOSTS):
                 continue
             call = found.call
             payload = [k.value for k in call.node.keywords if k.arg in _DATA_KWARGS] + call.node.args[1:]
@@ -1458,7 +1431,7 @@ class ExfiltrationDetector(Detector):
                 reported += 1
             if reported > 20:
                 break
-        dns_lines = hint_lines(ctx, ("nslookup", "dig ", "host ", "ping ", "drill ", "resolve-dnsname"))
+        dns_lines = ctx.hint_lines(("nslookup", "dig ", "host ", "ping ", "drill ", "resolve-dnsname"))
         for line_no in sorted(dns_lines)[:200]:
             line = ctx.line_text(line_no).strip()
             if not line.startswith(_COMMENT) and dns_command(line):
@@ -1466,7 +1439,7 @@ class ExfiltrationDetector(Detector):
 
     def _text_webhooks(self, ctx: TextContext) -> dict[int, str]:
         webhook_lines: dict[int, str] = {}
-        for line_no in sorted(hint_lines(ctx, ("webhooks/", "hooks.slack.com", "api.telegram.org")))[:200]:
+        for line_no in sorted(ctx.hint_lines(("webhooks/", "hooks.slack.com", "api.telegram.org")))[:200]:
             line = ctx.line_text(line_no)
             for what, pattern in _WEBHOOKS:
                 if pattern.search(line):
@@ -1494,7 +1467,6 @@ __all__ = [
     "ExfiltrationDetector",
     "StaticText",
     "destinations",
-    "hint_lines",
     "normalise_path",
     "public_ip",
 ]

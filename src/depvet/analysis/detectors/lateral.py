@@ -610,8 +610,10 @@ class LateralMovementDetector(Detector):
         if not any(token in lowered for token in ("kubectl", "docker", "serviceaccount", "kubernetes")):
             return
         token_file = "serviceaccount/token" in ctx.text
+        hints = ctx.hint_lines(_TEXT_HINTS, limit=2000)
         for number, line in _lines(ctx.text):
-            self._text_line(ctx, number, line, token_file)
+            if number in hints:
+                self._text_line(ctx, number, line, token_file)
 
     def _text_line(self, ctx: TextContext, number: int, line: str, token_file: bool) -> None:
         text = line.strip()
@@ -638,6 +640,10 @@ class LateralMovementDetector(Detector):
 def _docker_text_dangerous(text: str) -> bool:
     privileged = "--privileged" in text
     return bool(_DOCKER_ROOT_MOUNT.search(text)) or (privileged and bool(_DOCKER_PID_HOST.search(text)))
+
+
+# Every text pattern of this family needs one of these on its line.
+_TEXT_HINTS = ("kubectl", "docker", "kubernetes", "/api/", "/apis/", ".sock", "containers/create")
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:

@@ -65,6 +65,36 @@ EXEC_DECODED = Rule(
     ),
     references=("https://blog.phylum.io/python-obfuscation-techniques/",),
 )
+EXEC_OPAQUE = Rule(
+    id="DV212",
+    name="exec-undecodable-literal",
+    title="Runs code decrypted or decoded from a literal that depvet cannot decode",
+    severity=Severity.CRITICAL,
+    category=Category.OBFUSCATION,
+    description=(
+        "The argument of `exec`, `eval` or `compile` is a long encoded literal passed through a "
+        "transformation depvet does not reproduce statically (Fernet or AES decryption, a custom "
+        "XOR with a key from elsewhere). Whatever the key, shipping code that can only be read "
+        "after decrypting it at run time is hiding it; the stealer families that rotate their "
+        "keys per upload do exactly this."
+    ),
+    bad=Example(
+        path="setup.py",
+        code=(
+            "from setuptools import setup\nfrom fernet import Fernet\n"
+            "exec(Fernet(b'_Vlc7fM5cyNKKq5KVkyLylsqHbbhIboyr8Wp0AN9Zf0=').decrypt("
+            "b'gAAAAABmBISPfWA3BJCJgESSiiINhNw2xNsOS_vt94EL12kcT8bp23A3taXzNpjVrqFDZaJT7bZpiVpw3eg'))\n"
+            "setup(name='x')\n"
+        ),
+    ),
+    good=Example(
+        path="setup.py",
+        code=(
+            "from setuptools import setup\n\nabout = {}\n"
+            "exec(open('pkg/__about__.py').read(), about)\nsetup(name='x', version=about['v'])\n"
+        ),
+    ),
+)
 EXEC_COMPUTED = Rule(
     id="DV202",
     name="exec-computed-code",
@@ -287,6 +317,7 @@ class ObfuscationDetector(Detector):
     rules: ClassVar[tuple[Rule, ...]] = (
         EXEC_DECODED,
         EXEC_COMPUTED,
+        EXEC_OPAQUE,
         ENCODED_BLOB,
         MARSHAL_EXEC,
         HIDDEN_NAME,
@@ -345,6 +376,10 @@ class ObfuscationDetector(Detector):
         source = ast.unparse(arg) if len(call.node.args) else ""
         if ctx.file.setup_script and _SETUP_EXEC_IDIOMS.search(source):
             return  # exec(open('pkg/version.py').read()): reading its own version
+        blob = _opaque_blob(arg)
+        if blob is not None:
+            ctx.report_at(EXEC_OPAQUE, call, f"{short(call.node, 90)} ({blob} characters of encoded literal)")
+            return
         ctx.report_at(EXEC_COMPUTED, call, short(call.node))
 
     def _hidden_name(self, call: CallSite, ctx: PyContext) -> None:
@@ -422,6 +457,20 @@ class ObfuscationDetector(Detector):
         marker = _MARKERS.search(text)
         if marker:
             ctx.report(OBFUSCATOR_MARKER, ctx.line_of(marker.start()), marker.group(0))
+
+
+_BLOB = re.compile(r"[A-Za-z0-9+/=_\-]{64,}")
+
+
+def _opaque_blob(expr: ast.expr) -> int | None:
+    """Length of the longest encoded-looking literal inside ``expr`` (64 characters or more)."""
+    longest = 0
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
+            value = node.value if isinstance(node.value, str) else node.value.decode("latin-1")
+            if len(value) > longest and _BLOB.fullmatch(value.strip()):
+                longest = len(value)
+    return longest or None
 
 
 def _is_marshal_loads(ctx: PyContext, node: ast.expr) -> bool:

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 from depvet.analysis.decode import PROCESS_NAMES
 from depvet.analysis.detector import Cap, Detector, PyContext, TextContext
-from depvet.analysis.detectors.exfiltration import SITE_DIR, UNKNOWN, StaticText, hint_lines, normalise_path
+from depvet.analysis.detectors.exfiltration import SITE_DIR, UNKNOWN, StaticText, normalise_path
 from depvet.analysis.files import FileKind
 from depvet.analysis.pyfacts import CallSite
 from depvet.model import Category, Severity
@@ -451,7 +451,8 @@ _COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         Mechanism.CRON,
         re.compile(
             r"(?i)\bcrontab(?:\s+-u\s+\S{1,64})?\s+-(?![\w-])|\|\s*(?:sudo\s+)?crontab\s*(?:$|[;&)\"'])|"
-            r"\bcrontab(?:\s+-u\s+\S{1,64})?\s+[\"']?(?!-)(?=[^\s|;&\"'<>]{0,200}[./\x00$%~])|"
+            # "crontab FILE" with a path-like FILE, never prose such as "a crontab schedule."
+            r"\bcrontab(?:\s+-u\s+\S{1,64})?\s+[\"']?(?:[./~$%\x00]|[\w.-]{1,100}/|[\w-]{1,100}\.(?:txt|cron|tab)\b)|"
             r"(?:>>?|\btee(?:\s+-a)?)\s*[\"']?/(?:etc/cron|var/spool/cron)"
         ),
     ),
@@ -911,7 +912,7 @@ class PersistenceDetector(Detector):
     def on_text(self, ctx: TextContext) -> None:
         python = ctx.file.kind is FileKind.PYTHON
         auto = ctx.file.context.runs_automatically
-        lines = sorted(hint_lines(ctx, _TEXT_HINTS))
+        lines = sorted(ctx.hint_lines(_TEXT_HINTS))
         reported = 0
         for number in lines[:400]:
             stripped = ctx.line_text(number).strip()
