@@ -62,3 +62,11 @@ def test_the_automaton_finds_exactly_what_substring_search_finds(text: str) -> N
     fast = sorted(_AutomatonIndex(tokens).find_all(text))
     slow = sorted(_SubstringIndex(tokens).find_all(text))
     assert fast == slow
+
+
+def test_strong_lines_only_keeps_line_numbers(prefilter: Prefilter) -> None:
+    text = "a = 1\nimport socket\nx = base64.b64decode(s)\n\ny = 2\nexec(marshal.loads(z))"
+    sparse = prefilter.screen(text).strong_lines_only().split("\n")
+    assert sparse[2] == "x = base64.b64decode(s)"
+    assert sparse[5] == "exec(marshal.loads(z))"
+    assert [line for i, line in enumerate(sparse) if i not in (2, 5)] == ["", "", "", ""]

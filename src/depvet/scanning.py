@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from depvet.analysis.engine import Ruleset, default_ruleset, scan_artifact
 from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
@@ -56,13 +59,21 @@ def scan_all(
     positions = [i for i, item in enumerate(items) if isinstance(item, ArtifactRef)]
     if jobs <= 1 or len(refs) <= 1:
         ruleset = default_ruleset()
-        for position, ref in zip(positions, refs, strict=True):
-            results[position] = scan_artifact(ref, ruleset, limits)
-            if on_result:
-                on_result(results[position])
+        with _fewer_collections():
+            for position, ref in zip(positions, refs, strict=True):
+                results[position] = scan_artifact(ref, ruleset, limits)
+                if on_result:
+                    on_result(results[position])
     else:
         _scan_in_pool(refs, positions, jobs, limits, results, on_result)
     return [results[i] for i in range(len(items))]
+
+
+def _size(ref: ArtifactRef) -> int:
+    try:
+        return Path(ref.path).stat().st_size
+    except OSError:
+        return 0
 
 
 def _scan_in_pool(
@@ -77,9 +88,10 @@ def _scan_in_pool(
     with ProcessPoolExecutor(
         max_workers=min(jobs, len(refs)), mp_context=context, initializer=_init_worker
     ) as pool:
+        # Largest first: a big artifact started last would leave the other workers idle.
+        ordered = sorted(zip(positions, refs, strict=True), key=lambda pair: -_size(pair[1]))
         futures: dict[Future[ScanResult], int] = {
-            pool.submit(_scan_in_worker, ref, limits): position
-            for position, ref in zip(positions, refs, strict=True)
+            pool.submit(_scan_in_worker, ref, limits): position for position, ref in ordered
         }
         by_position = dict(zip(positions, refs, strict=True))
         from concurrent.futures import as_completed
@@ -97,9 +109,26 @@ def _scan_in_pool(
                 on_result(result)
 
 
+# Parsing allocates millions of short-lived, mostly acyclic AST nodes; at the default threshold
+# (700) the cyclic collector ran so often that litellm's sdist took 8.2 s instead of 5.5 s.
+GC_THRESHOLD = 50_000
+
+
 def _init_worker() -> None:
     global _worker_ruleset  # noqa: PLW0603 - one ruleset per worker process, built once
     _worker_ruleset = default_ruleset()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """The worker's collector setting, for a scan in the caller's own process; restored after."""
+    previous = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def _scan_in_worker(ref: ArtifactRef, limits: Limits) -> ScanResult:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import ast
 import bisect
 import enum
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from depvet.analysis.files import FileKind
+from depvet.analysis.prefilter import TokenIndex, token_index
 from depvet.analysis.pyfacts import CallSite, ModuleFacts, Scope, StringLit, resolver
 from depvet.analysis.staticeval import StaticEvaluator, Value, as_payload_text
 from depvet.model import ArtifactKind, Finding, ReadIssue, RunContext, Severity
@@ -126,6 +128,12 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_EVIDENCE else text[: MAX_EVIDENCE - 1] + "…"
 
 
+@functools.lru_cache(maxsize=64)
+def hint_index(hints: tuple[str, ...]) -> TokenIndex:
+    """One automaton per hint list of a text rule, built on first use."""
+    return token_index(hints)
+
+
 _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 
@@ -156,14 +164,10 @@ class _Located:
         """
         lower = self._lower_text()
         found: set[int] = set()
-        for hint in hints:
-            position = lower.find(hint)
-            while position != -1 and len(found) < limit:
-                found.add(self.line_of(position))
-                next_line = lower.find("\n", position)
-                if next_line == -1:
-                    break
-                position = lower.find(hint, next_line)
+        for start, _ in hint_index(tuple(hints)).find_all(lower):
+            found.add(self.line_of(start))
+            if len(found) >= limit:
+                break
         return found
 
     def _lower_text(self) -> str:

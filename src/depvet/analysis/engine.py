@@ -242,7 +242,7 @@ class ArtifactScan:
                 # Tests, docs, examples and type stubs never run on install or import: text
                 # rules only, and only where a strong token says there is something to look at.
                 if screen.strong:
-                    self.scan_text(info, text, fallback=True)
+                    self.scan_text(info, screen.strong_lines_only(), fallback=True)
                 return
             if not info.setup_script and not screen.wants:
                 return

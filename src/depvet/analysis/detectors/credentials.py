@@ -14,7 +14,6 @@ family's taint analysis; whole-environment reads are marked ``ENV_BULK``.
 from __future__ import annotations
 
 import ast
-import bisect
 import itertools
 import re
 from collections.abc import Iterable, Iterator
@@ -1688,22 +1687,10 @@ class CredentialsDetector(Detector):
 
     def on_text(self, ctx: TextContext) -> None:
         text = ctx.text
-        lowered = text.lower()
-        present = [token for token in _GATE_TOKENS if token in lowered]
-        if not present:
-            return
         # Only lines holding a gate token can match: a minified bundle has a few of them.
-        newlines: list[int] = []
-        position = lowered.find("\n")
-        while position != -1:
-            newlines.append(position)
-            position = lowered.find("\n", position + 1)
-        candidates: set[int] = set()
-        for token in present:
-            position = lowered.find(token)
-            while position != -1:
-                candidates.add(bisect.bisect_left(newlines, position) + 1)
-                position = lowered.find(token, position + 1)
+        candidates = ctx.hint_lines(_GATE_TOKENS, limit=2000)
+        if not candidates:
+            return
         lines = text.split("\n")
         kinds: dict[str, int] = {}
         for number in sorted(candidates):
