@@ -66,7 +66,12 @@ WEAK_GROUPS: dict[str, tuple[str, ...]] = {
         "urllib3",
         "urllib2",
         "pycurl",
-        "wget",
+        # wget as a module or a command, not the word in "(curl and wget)" of API docstrings.
+        "wget.",
+        "wget -",
+        "wget http",
+        "'wget",
+        '"wget',
         "ftplib",
         "smtplib",
         "websocket",

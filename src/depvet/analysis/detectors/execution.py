@@ -1356,7 +1356,10 @@ class ExecutionDetector(Detector):
     )
     # Worth it next to a process or network token.
     context_tokens: ClassVar[tuple[str, ...]] = (
-        "curl ",  # a command line, not "curly"
+        # curl as a command line, not "curly" or the prose "(curl and wget)".
+        "curl -",
+        "curl http",
+        "curl $",
         "'curl",
         '"curl',
         "/curl",
