@@ -82,6 +82,20 @@ ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.getenvb"})
 HOST_VARIABLES = frozenset(
     {"USER", "USERNAME", "LOGNAME", "HOSTNAME", "COMPUTERNAME", "USERDOMAIN", "HOME", "USERPROFILE", "PWD"}
 )
+# Calls that join path parts (what a path-reading rule renders as "a/b").
+PATH_JOINERS = frozenset(
+    {
+        "os.path.join",
+        "posixpath.join",
+        "ntpath.join",
+        "pathlib.Path",
+        "pathlib.PurePath",
+        "pathlib.PosixPath",
+        "pathlib.WindowsPath",
+        "pathlib.PurePosixPath",
+        "pathlib.PureWindowsPath",
+    }
+)
 FILE_WRITE_METHODS = frozenset({"write_text", "write_bytes"})
 COPY_CALLS = frozenset({"shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.move", "os.rename"})
 CHMOD_CALLS = frozenset({"os.chmod", "os.fchmod"})

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from depvet.analysis.files import FileKind
-from depvet.analysis.prefilter import TokenIndex, token_index
+from depvet.analysis.prefilter import TokenIndex, line_starts, token_index
 from depvet.analysis.pyfacts import CallSite, ModuleFacts, Scope, StringLit, resolver
 from depvet.analysis.staticeval import StaticEvaluator, Value, as_payload_text
 from depvet.model import ArtifactKind, Finding, ReadIssue, RunContext, Severity
@@ -179,13 +179,7 @@ class _Located:
 
     def _starts(self) -> list[int]:
         if self._line_starts is None:
-            starts = [0]
-            find = self.text.find
-            position = find("\n")
-            while position != -1:
-                starts.append(position + 1)
-                position = find("\n", position + 1)
-            self._line_starts = starts
+            self._line_starts = line_starts(self.text)
         return self._line_starts
 
     def report(self, rule: Rule, line: int | None, evidence: str, context: RunContext | None = None) -> None:

@@ -118,15 +118,8 @@ class Prefilter:
         self._index = token_index(self._everything)
 
     def screen(self, text: str) -> Screen:
-        """Every token occurrence of ``text`` in one pass, for ``wants`` and ``hot_lines``."""
+        """Every token occurrence of ``text`` in one pass: whether to parse it, and which lines."""
         return Screen(self, text, self._index.find_all(text))
-
-    def wants(self, text: str) -> bool:
-        return self.screen(text).wants
-
-    def hot_lines(self, text: str) -> frozenset[int]:
-        """Line numbers (1-based) holding any token, strong, context or weak."""
-        return self.screen(text).hot_lines()
 
 
 class Screen:
@@ -194,29 +187,20 @@ class Screen:
         """
         strong = self._strong_tokens
         text = self.text
-        line_starts = {text.rfind("\n", 0, start) + 1 for start, token in self.hits if token in strong}
-        if not line_starts:
+        wanted = {text.rfind("\n", 0, start) + 1 for start, token in self.hits if token in strong}
+        if not wanted:
             return ""
-        starts = self._line_starts()
+        starts = line_starts(self.text)
         lines = [""] * len(starts)
-        for start in line_starts:
+        for start in wanted:
             end = text.find("\n", start)
             lines[bisect.bisect_right(starts, start) - 1] = text[start:] if end == -1 else text[start:end]
         return "\n".join(lines)
 
-    def _line_starts(self) -> list[int]:
-        find = self.text.find
-        starts = [0]
-        position = find("\n")
-        while position != -1:
-            starts.append(position + 1)
-            position = find("\n", position + 1)
-        return starts
-
     def hot_lines(self) -> frozenset[int]:
         if not self.hits:
             return frozenset()
-        starts = self._line_starts()
+        starts = line_starts(self.text)
         return frozenset(bisect.bisect_right(starts, start) for start, _ in self.hits)
 
 
@@ -268,6 +252,17 @@ def token_index(tokens: Sequence[str]) -> TokenIndex:
         return _AutomatonIndex(tokens)
     except ImportError:
         return _SubstringIndex(tokens)
+
+
+def line_starts(text: str) -> list[int]:
+    """Offsets at which the lines of ``text`` start, the first line's 0 included."""
+    find = text.find
+    starts = [0]
+    position = find("\n")
+    while position != -1:
+        starts.append(position + 1)
+        position = find("\n", position + 1)
+    return starts
 
 
 def _dynamic_call_at(text: str, start: int, token: str) -> bool:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+from depvet.analysis.capabilities import PATH_JOINERS
 from depvet.analysis.decode import PROCESS_NAMES
 from depvet.analysis.detector import Cap, Detector, PyContext, TextContext, short
 from depvet.analysis.files import FileKind
@@ -532,11 +533,17 @@ SECRET_KINDS: tuple[SecretKind, ...] = (
 )
 _KIND_BY_KEY = {k.key: k for k in SECRET_KINDS}
 
-_METADATA_HOST = re.compile(
-    r"169\.254\.169\.254|169\.254\.170\.2|metadata\.google\.internal|100\.100\.100\.200|"
-    r"fd00:ec2::254|metadata\.azure\.internal",
-    re.IGNORECASE,
+# Cloud instance-metadata endpoints. Gates test them as substrings of lower-cased text (a
+# case-insensitive regex over every module cost more than the rule); line rules use the regex.
+METADATA_HOSTS = (
+    "169.254.169.254",
+    "169.254.170.2",
+    "metadata.google.internal",
+    "100.100.100.200",
+    "fd00:ec2::254",
+    "metadata.azure.internal",
 )
+_METADATA_HOST = re.compile("|".join(map(re.escape, METADATA_HOSTS)), re.IGNORECASE)
 _METADATA_CREDENTIAL_PATH = re.compile(
     r"security-credentials|identity-credentials|/user-data|service-accounts/[^\s]*(?:token|identity)"
     r"|/identity/oauth2/token|attributes/kube-env|169\.254\.170\.2",
@@ -572,20 +579,7 @@ MAX_DEPTH = 14
 # long chains of reassigned names costs bounded time instead of a product of its candidates.
 MAX_STEPS = 20_000
 
-_JOINERS = frozenset(
-    {
-        "os.path.join",
-        "posixpath.join",
-        "ntpath.join",
-        "pathlib.Path",
-        "pathlib.PurePath",
-        "pathlib.PosixPath",
-        "pathlib.WindowsPath",
-        "pathlib.PurePosixPath",
-        "pathlib.PureWindowsPath",
-        "path.Path",
-    }
-)
+_JOINERS = PATH_JOINERS | {"path.Path"}
 _PASS_FIRST = frozenset(
     {
         "os.path.expanduser",
@@ -1435,16 +1429,6 @@ def _metadata_call(ctx: PyContext, resolver: PathResolver, call: CallSite) -> tu
 
 
 _METADATA_HINTS = ("metadata-flavor", "x-aws-ec2-metadata", "'metadata'", '"metadata"')
-# The hosts of _METADATA_HOST, for substring tests on lower-cased text (a case-insensitive regex
-# over every module cost more than the rule).
-METADATA_HOSTS = (
-    "169.254.169.254",
-    "169.254.170.2",
-    "metadata.google.internal",
-    "100.100.100.200",
-    "fd00:ec2::254",
-    "metadata.azure.internal",
-)
 _URL_KEYWORDS = ("url", "host", "address", "fullurl", "uri")
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from depvet.analysis.capabilities import DNS_LOOKUPS
+from depvet.analysis.capabilities import DNS_LOOKUPS, PATH_JOINERS
 from depvet.analysis.decode import PROCESS_NAMES
 from depvet.analysis.detector import Cap, Detector, PyContext, TextContext
 from depvet.analysis.detectors.credentials import METADATA_HOSTS
@@ -35,19 +35,7 @@ _MAX_DEPTH = 10
 
 # -- static text of expressions ------------------------------------------------------------
 
-_JOINERS = frozenset(
-    {
-        "os.path.join",
-        "posixpath.join",
-        "ntpath.join",
-        "pathlib.Path",
-        "pathlib.PurePath",
-        "pathlib.PosixPath",
-        "pathlib.WindowsPath",
-        "pathlib.PurePosixPath",
-        "pathlib.PureWindowsPath",
-    }
-)
+
 _IDENTITY = frozenset(
     {
         "os.path.expanduser",
@@ -250,7 +238,7 @@ class StaticText:
     def _call(self, node: ast.Call, depth: int) -> str:  # noqa: C901 - a dispatch
         name = self._call_name(node)
         args = node.args
-        if name in _JOINERS or name.endswith(".path.join") or _last(name) in _PATH_CLASSES:
+        if name in PATH_JOINERS or name.endswith(".path.join") or _last(name) in _PATH_CLASSES:
             if not args:
                 return "."
             return "/".join(self.of(a, depth + 1) for a in args[:16])

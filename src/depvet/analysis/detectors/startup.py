@@ -11,6 +11,7 @@ from depvet.analysis.decode import EXEC_NAMES, PROCESS_NAMES
 from depvet.analysis.detector import Cap, Detector, Mark, PyContext, short
 from depvet.analysis.files import FileKind
 from depvet.analysis.pyfacts import ScopeKind
+from depvet.analysis.pyfacts import dotted as pyfacts_dotted
 from depvet.analysis.staticeval import DECODER_NAMES
 from depvet.model import Category, RunContext, Severity
 from depvet.rules import Example, Rule
@@ -435,8 +436,8 @@ def _execs_tame_literal(call: ast.Call) -> bool:
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        dotted = _dotted(node.func)
-        if dotted is None:
+        dotted = pyfacts_dotted(node.func)
+        if "?" in dotted:  # a call on a call or a subscript: not a plain module function
             return False
         head, _, rest = dotted.partition(".")
         name = f"{aliases.get(head, head)}.{rest}" if rest else aliases.get(head, head)
@@ -457,16 +458,6 @@ _UNTAME_CALLS = frozenset(
     {"open", "exec", "eval", "compile", "__import__", "system", "popen", "Popen", "run", "call", "urlopen"}
 )
 _UNTAME_MODULES = ("subprocess", "socket", "urllib", "requests", "http", "shutil", "ctypes", "base64", "zlib")
-
-
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return ".".join([node.id, *reversed(parts)])
 
 
 def _import_time_worthy(ctx: PyContext, mark: Mark) -> bool:
