@@ -181,7 +181,9 @@ def test_shipped_launcher_is_medium_and_a_started_binary_is_high(scan_files: Sca
 
 
 def test_crontab_in_prose_is_not_a_cron_install(scan_files: ScanFiles) -> None:
-    prose = scan_files({"pkg/__init__.py": "", "pkg/notes.sh": 'echo "Message to describe a crontab schedule."\n'})
+    prose = scan_files(
+        {"pkg/__init__.py": "", "pkg/notes.sh": 'echo "Message to describe a crontab schedule."\n'}
+    )
     command = scan_files({"pkg/__init__.py": "", "pkg/install.sh": "crontab ./jobs.txt\n"})
     assert "DV602" not in {f.rule_id for f in prose.findings}
     assert "DV602" in {f.rule_id for f in command.findings}

@@ -208,7 +208,7 @@ def test_a_script_written_to_disk_is_scanned_as_code(scan_files: ScanFiles) -> N
 def test_a_generated_version_file_is_not_a_payload(scan_files: ScanFiles) -> None:
     setup = (
         "from setuptools import setup\n"
-        "TEMPLATE = '# generated\\nversion = \"1.0\"\\nrevision = \"abc\"\\nrelease = True\\n'\n"
+        'TEMPLATE = \'# generated\\nversion = "1.0"\\nrevision = "abc"\\nrelease = True\\n\'\n'
         "with open('pkg/_version.py', 'w') as f:\n    f.write(TEMPLATE)\nsetup(name='x')\n"
     )
     result = scan_files({"setup.py": setup}, artifact="sdist")

@@ -21,6 +21,10 @@ def prefilter() -> Prefilter:
         "import os\nexec(code)\n",  # dynamic code
         "import subprocess, requests\n\ndef f():\n    requests.get(u)\n    subprocess.run(c)\n",  # pair
         "import subprocess\nsubprocess.run(['id'])\n",  # weak group at module level
+        "from os import system\nsystem('id')\n",  # the token is the call
+        "def f(x=requests.get(u)):\n    pass\n",  # a default value runs at import
+        "class C(base(socket.socket())):\n    pass\n",  # so does a base expression
+        "KEY = '~/.aws/credentials'\n",  # a context token at module level
         "import requests\n\ndef f():\n    requests.post(u, data=open('~/.aws/credentials'))\n",  # weak + context
         "def f():\n    return 'https://webhook.site/x'\n",  # a detector's own token
     ],
@@ -36,6 +40,11 @@ def test_files_worth_parsing(prefilter: Prefilter, text: str) -> None:
         "model.eval()\nretrieval(x)\nast.literal_eval(s)\n",  # eval( inside other words
         "import subprocess\n\ndef run(cmd):\n    return subprocess.run(cmd)\n",  # weak, in a function
         "import requests\n",  # an import is not a use
+        "class Connector(aiohttp.TCPConnector):\n    pass\n",  # a base class is not a call
+        "def test_httpx_read_all():\n    pass\n",  # nor is a name being defined
+        "def f(s: socket.socket) -> None:\n    pass\n",  # nor an annotation
+        "Factory = Callable[[Info], socket.socket]\n",
+        '"""\nAsync client wrapping botocore with aiohttp/httpx.\n"""\n',  # docstring prose
     ],
 )
 def test_files_not_worth_parsing(prefilter: Prefilter, text: str) -> None:

@@ -28,7 +28,9 @@ def test_litellm_1_82_8_wheel_is_malicious_with_the_pth_finding_first(scan_files
 
 
 def test_ultralytics_style_install_time_download_and_run_is_malicious(scan_files: ScanFiles) -> None:
-    result = scan_files(reconstructions.ultralytics_style(), artifact="sdist", name="ultralytics", version="8.3.41")
+    result = scan_files(
+        reconstructions.ultralytics_style(), artifact="sdist", name="ultralytics", version="8.3.41"
+    )
     assert result.verdict is Verdict.MALICIOUS
     assert "DV502" in rule_ids(result)
     assert all(f.path.endswith("setup.py") for f in result.findings if f.severity is Severity.CRITICAL)

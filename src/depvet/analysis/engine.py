@@ -32,8 +32,9 @@ from depvet.analysis.detector import (
 from depvet.analysis.files import FileKind, classify, decode_text, package_dirs
 from depvet.analysis.prefilter import Prefilter
 from depvet.analysis.pyfacts import extract_facts, resolver
-from depvet.analysis.pysource import parse_tolerant
+from depvet.analysis.pysource import ParsedSource, parse_tolerant
 from depvet.analysis.staticeval import StaticEvaluator
+from depvet.analysis.trim import trim_cold_definitions
 from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
 from depvet.artifacts.targets import ArtifactRef, open_artifact
 from depvet.errors import DepvetError
@@ -135,6 +136,22 @@ def _time_cap(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _parse(
+    text: str, hot: frozenset[int] | None, info: FileInfo
+) -> tuple[ParsedSource | None, dict[int, int]]:
+    """The module's tree, with cold definitions stubbed where that is safe; their extents."""
+    if len(text) > MAX_PARSE_BYTES:
+        return None, {}
+    # A package's top-level __init__ runs on import whole: its side effects are all read.
+    if hot is not None and not info.top_level_init:
+        trimmed = trim_cold_definitions(text, hot)
+        if trimmed is not None:
+            parsed = parse_tolerant(trimmed.text)
+            if parsed is not None and not parsed.repaired_lines and trimmed.verified_by(parsed.tree):
+                return parsed, trimmed.extents()
+    return parse_tolerant(text), {}
 
 
 class ArtifactScan:
@@ -246,7 +263,10 @@ class ArtifactScan:
                 return
             if not info.setup_script and not screen.wants:
                 return
-        parsed = parse_tolerant(text) if len(text) <= MAX_PARSE_BYTES else None
+        # setup.py, decoded payloads and .pth code are small and all suspect: walk them whole.
+        whole = force or info.layer > 0 or info.setup_script
+        hot = None if whole or screen is None else screen.hot_lines()
+        parsed, extents = _parse(text, hot, info)
         if parsed is None:
             if len(text) > MAX_PARSE_BYTES:
                 self.incomplete.append(
@@ -254,11 +274,13 @@ class ArtifactScan:
                 )
             self.scan_text(info, text, fallback=True)
             return
-        # setup.py, decoded payloads and .pth code are small and all suspect: walk them whole.
-        whole = force or info.layer > 0 or info.setup_script
-        hot = None if whole or screen is None else screen.hot_lines()
         facts = extract_facts(
-            parsed.tree, info.context, setup_script=info.setup_script, hot_lines=hot, source=text
+            parsed.tree,
+            info.context,
+            setup_script=info.setup_script,
+            hot_lines=hot,
+            source=text,
+            extents=extents,
         )
         evaluator = StaticEvaluator(resolver(facts), facts.binding)
         ctx = PyContext(info, text, facts, evaluator, self.sink, self.marks)

@@ -95,6 +95,8 @@ WEAK_GROUPS: dict[str, tuple[str, ...]] = {
 # then a word-boundary check.
 _DYNAMIC_GATES = ("exec", "eval", "compile")
 _OPEN_PAREN = re.compile(r"\s*\(")
+_CALL_AFTER = re.compile(r"[\w.]*\s*\(")
+_DEFINITIONS = ("def ", "async def ", "class ")
 # How near tokens must be to count together. In a generated API module of 5 MB a docstring's
 # "curl " and an "urllib3" import 100,000 lines apart say nothing; a payload keeps its parts
 # within a function or two.
@@ -148,9 +150,12 @@ class Screen:
             or (not present.isdisjoint(context) and self._context_nearby(group_of, context))
         ):
             return True
-        # Weak and context tokens in module-level code run on import.
+        # Weak and context tokens in module-level code run on import. A process or network
+        # token there counts only where something is called: ``class C(aiohttp.Connector):``,
+        # ``def test_httpx_read():``, an annotation or a docstring line run nothing.
         return any(
             _module_level_line(text, start)
+            and (token in context or group_of[token] == "environment" or _called_at(text, start, token))
             for start, token in self.hits
             if token in group_of or token in context
         )
@@ -271,6 +276,20 @@ def _dynamic_call_at(text: str, start: int, token: str) -> bool:
     if before.isalnum() or before in "_.":
         return False
     return _OPEN_PAREN.match(text, start + len(token)) is not None
+
+
+def _called_at(text: str, start: int, token: str) -> bool:
+    """Whether the dotted name the token is part of is called, outside a def or class name.
+
+    On a ``def``/``class`` line only the parameters and bases run (default values, base
+    expressions), so a token before the first parenthesis is the name being defined.
+    """
+    line_start = text.rfind("\n", 0, start) + 1
+    if text.startswith(_DEFINITIONS, line_start):
+        paren = text.find("(", line_start, start)
+        if paren == -1:
+            return False
+    return token.endswith("(") or _CALL_AFTER.match(text, start + len(token)) is not None
 
 
 def _module_level_line(text: str, position: int) -> bool:

@@ -248,8 +248,10 @@ class _Walker:
         setup_script: bool,
         hot_lines: frozenset[int] | None,
         source_lines: list[str] | None,
+        extents: dict[int, int],
     ) -> None:
         self.tree = tree
+        self.extents = extents
         self.base = base
         self.setup_script = setup_script
         self.hot_lines = hot_lines
@@ -403,7 +405,8 @@ class _Walker:
         # The body is not walked, but calls it makes still carry run context onwards.
         if self.source_lines is None:
             return
-        text = "\n".join(self.source_lines[node.lineno - 1 : node.end_lineno or node.lineno])
+        end = self.extents.get(node.lineno) or node.end_lineno or node.lineno
+        text = "\n".join(self.source_lines[node.lineno - 1 : end])
         for name in _BARE_CALL.findall(text):
             scope.local_calls.update(_candidates(scope, name))
         owner = _enclosing_class(scope)
@@ -629,10 +632,15 @@ def extract_facts(
     setup_script: bool = False,
     hot_lines: frozenset[int] | None = None,
     source: str | None = None,
+    extents: dict[int, int] | None = None,
 ) -> ModuleFacts:
-    """Facts of a module; with ``hot_lines``, function bodies with none of them are not walked."""
+    """Facts of a module; with ``hot_lines``, function bodies with none of them are not walked.
+
+    ``extents`` maps the line of each stub that stands for a cold definition (see ``trim``) to
+    the last line of the original, whose calls ``source`` still holds.
+    """
     lines = source.split("\n") if source is not None and hot_lines is not None else None
-    return _Walker(tree, base, setup_script, hot_lines, lines).run()
+    return _Walker(tree, base, setup_script, hot_lines, lines, extents or {}).run()
 
 
 def resolver(facts: ModuleFacts) -> Callable[[ast.expr], str | None]:

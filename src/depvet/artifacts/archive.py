@@ -12,7 +12,6 @@ import io
 import lzma
 import posixpath
 import stat
-import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from depvet.artifacts.limits import Limits
+from depvet.artifacts.tarformat import MemberKind, TarListing, TarMember, list_members
 from depvet.errors import ArtifactError, BudgetExhausted, LimitExceeded
 from depvet.model import FileEntry, IssueKind, ReadIssue
 
@@ -128,12 +128,9 @@ class ArchiveReader:
             names = [clean_member_name(i.filename) for i in archive.infolist() if not i.is_dir()]
             return names, self._zip_entries(archive, "", 0)
         if kind == "tar":
-            tar = self._open_tar(data, "")
-            try:
-                names = [clean_member_name(m.name) for m in tar.getmembers() if m.isfile()]
-            except (tarfile.TarError, OSError, EOFError) as exc:
-                raise ArtifactError(f"corrupt tar: {exc}") from exc
-            return names, self._tar_entries(tar, "", 0)
+            raw, listing = self._open_tar(data, "")
+            names = [clean_member_name(m.name) for m in listing.members if m.kind is MemberKind.FILE]
+            return names, self._tar_members(raw, listing, "", 0)
         raise ArtifactError(f"unsupported archive type {kind!r}")
 
     def read(self, data: bytes, kind: str, prefix: str = "", depth: int = 0) -> Iterator[FileEntry]:
@@ -219,24 +216,17 @@ class ArchiveReader:
     # -- tar -------------------------------------------------------------------------------
 
     def _read_tar(self, data: bytes, prefix: str, depth: int) -> Iterator[FileEntry]:
-        yield from self._tar_entries(self._open_tar(data, prefix), prefix, depth)
+        raw, listing = self._open_tar(data, prefix)
+        yield from self._tar_members(raw, listing, prefix, depth)
 
-    def _open_tar(self, data: bytes, prefix: str) -> tarfile.TarFile:
-        # Decompress in one bounded C loop, then read the plain tar with random access: far
-        # faster than tarfile's stream mode, and the budget is checked as bytes come out.
+    def _open_tar(self, data: bytes, prefix: str) -> tuple[bytes, TarListing]:
+        # Decompress in one bounded C loop, then slice members out of the plain tar: the
+        # budget is checked as bytes come out.
         raw = self._decompress_stream(data, prefix or "the archive")
         try:
-            return tarfile.open(fileobj=io.BytesIO(raw), mode="r:")
-        except (tarfile.TarError, OSError, EOFError) as exc:
+            return raw, list_members(raw)
+        except ArtifactError as exc:
             raise ArtifactError(f"corrupt tar{self._at(prefix)}: {exc}") from exc
-
-    def _tar_entries(self, archive: tarfile.TarFile, prefix: str, depth: int) -> Iterator[FileEntry]:
-        try:
-            yield from self._tar_members(archive, prefix, depth)
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            raise ArtifactError(f"corrupt tar{self._at(prefix)}: {exc}") from exc
-        finally:
-            archive.close()
 
     def _decompress_stream(self, data: bytes, where: str) -> bytes:
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if data[:2] == b"\x1f\x8b" else None
@@ -281,38 +271,29 @@ class ArchiveReader:
             raise ArtifactError(f"corrupt compressed stream in {where}: {exc}") from exc
         return b"".join(parts)
 
-    def _tar_members(self, archive: tarfile.TarFile, prefix: str, depth: int) -> Iterator[FileEntry]:
-        for member in archive:
+    def _tar_members(self, raw: bytes, listing: TarListing, prefix: str, depth: int) -> Iterator[FileEntry]:
+        for member in listing.members:
             where = _join(prefix, member.name)
             self.budget.count_member(where)
-            if member.isdir():
+            if member.kind is MemberKind.DIRECTORY:
                 continue
-            special = self._tar_special(member, where)
+            special = _tar_special(member, where)
             if special is not None:
                 self.budget.issues.append(special)
-                continue
-            if not member.isfile():
                 continue
             name_issue = unsafe_name_issue(member.name, where)
             if name_issue is not None:
                 self.budget.issues.append(name_issue)
-            fileobj = archive.extractfile(member)
-            if fileobj is None:
-                continue
+            start = member.offset
             if member.size > self.limits.max_member_bytes:
-                self._skip_large(where, member.size, fileobj.read(self.limits.head_bytes))
+                self._skip_large(where, member.size, raw[start : start + self.limits.head_bytes])
                 continue
-            content = fileobj.read(member.size)  # already counted while decompressing
+            content = raw[start : start + member.size]  # already counted while decompressing
             yield from self.emit_file(_join(prefix, clean_member_name(member.name)), content, depth)
-
-    def _tar_special(self, member: tarfile.TarInfo, where: str) -> ReadIssue | None:
-        if member.issym():
-            return ReadIssue(IssueKind.SYMLINK, where, f"symbolic link to {member.linkname!r} (not followed)")
-        if member.islnk():
-            return ReadIssue(IssueKind.HARDLINK, where, f"hard link to {member.linkname!r} (not followed)")
-        if member.isdev() or member.isfifo():
-            return ReadIssue(IssueKind.DEVICE, where, "device or fifo entry in archive")
-        return None
+        if listing.trailing is not None:
+            self.budget.issues.append(
+                ReadIssue(IssueKind.UNREADABLE_NESTED, prefix or "the archive", listing.trailing)
+            )
 
     # -- shared ----------------------------------------------------------------------------
 
@@ -379,6 +360,16 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xca\xfe\xba\xbe", "Mach-O universal binary"),
     (b"\xfe\xed\xfa\xcf", "Mach-O executable"),
 )
+
+
+def _tar_special(member: TarMember, where: str) -> ReadIssue | None:
+    if member.kind is MemberKind.SYMLINK:
+        return ReadIssue(IssueKind.SYMLINK, where, f"symbolic link to {member.linkname!r} (not followed)")
+    if member.kind is MemberKind.HARDLINK:
+        return ReadIssue(IssueKind.HARDLINK, where, f"hard link to {member.linkname!r} (not followed)")
+    if member.kind is MemberKind.DEVICE:
+        return ReadIssue(IssueKind.DEVICE, where, "device or fifo entry in archive")
+    return None
 
 
 def describe_binary(head: bytes) -> str | None:

