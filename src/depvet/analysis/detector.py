@@ -113,6 +113,12 @@ class Sink:
             )
         )
 
+    def forget(self, path: str) -> None:
+        """Drop what was found in ``path``: the file is about to be read again in another context."""
+        self.findings = [f for f in self.findings if f.path != path]
+        self._seen = {key for key in self._seen if key[1] != path}
+        self._per_file = {key: n for key, n in self._per_file.items() if key[1] != path}
+
 
 def weigh(rule: Rule, context: RunContext) -> Severity:
     """A rule's severity for code that runs in ``context``."""

@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from depvet.analysis.capabilities import tag_calls
@@ -30,6 +30,7 @@ from depvet.analysis.detector import (
     TextContext,
 )
 from depvet.analysis.files import FileKind, classify, decode_text, package_dirs
+from depvet.analysis.imports import IMPORT_MARK, imported_modules, module_parts, runs_on_import
 from depvet.analysis.prefilter import Prefilter
 from depvet.analysis.pyfacts import extract_facts, resolver
 from depvet.analysis.pysource import ParsedSource, parse_tolerant
@@ -99,7 +100,7 @@ class Ruleset:
                 self.string_detectors.append(detector)
             tokens.update(detector.tokens)
             context_tokens.update(detector.context_tokens)
-        self.prefilter = Prefilter(tokens, context_tokens)
+        self.prefilter = Prefilter(tokens, context_tokens, hints=(IMPORT_MARK,))
 
 
 def default_ruleset() -> Ruleset:
@@ -165,6 +166,9 @@ class ArtifactScan:
         self.files_scanned = 0
         self.incomplete: list[tuple[str, str]] = []
         self.packages: frozenset[str] | None = None
+        # Non-runtime Python worth parsing, kept in case runtime code turns out to import it.
+        self.deferred: list[tuple[FileInfo, str]] = []
+        self.imported: set[tuple[str, ...]] = set()
 
     # -- files -----------------------------------------------------------------------------
 
@@ -202,22 +206,34 @@ class ArtifactScan:
                 (entry.path, f"only the first {MAX_TEXT_BYTES // 2**20} MiB of the text was analysed")
             )
         info = FileInfo(entry.path, cls.kind, cls.context, index.kind, cls.setup_script, cls.top_level_init)
+        if cls.kind is FileKind.PYTHON and (cls.setup_script or lower.endswith("setup.py")):
+            self._note_build(text)
+        self._capped(info, text)
+
+    def _capped(self, info: FileInfo, text: str) -> None:
         deadline = time.monotonic() + FILE_SECONDS
         try:
             # The alarm is a last resort a little after the deadline the loops check themselves.
             with _time_cap(FILE_SECONDS + 1.0):
-                if cls.kind is FileKind.PYTHON:
-                    if cls.setup_script or lower.endswith("setup.py"):
-                        self._note_build(text)
+                if info.kind is FileKind.PYTHON:
                     self.scan_python(info, text, deadline)
                 else:
                     self.scan_text(info, text)
-                    if cls.kind is FileKind.PTH:
+                    if info.kind is FileKind.PTH:
                         self._pth_code(info, text, deadline)
         except _TimeUp:
-            self.incomplete.append((entry.path, f"analysis stopped after {FILE_SECONDS:.0f} s"))
+            self.incomplete.append((info.path, f"analysis stopped after {FILE_SECONDS:.0f} s"))
         except RecursionError:
-            self.incomplete.append((entry.path, "analysis stopped: the code nests too deeply"))
+            self.incomplete.append((info.path, "analysis stopped: the code nests too deeply"))
+
+    def _rescan_imported(self) -> None:
+        """Read again, as import-time code, the non-runtime modules runtime code imports."""
+        for info, text in self.deferred:
+            if runs_on_import(module_parts(info.path), self.imported):
+                self.sink.forget(info.path)
+                self.marks[:] = [m for m in self.marks if m.path != info.path]
+                self._capped(replace(info, context=RunContext.IMPORT), text)
+        self.deferred.clear()
 
     def _note_build(self, text: str) -> None:
         if any(marker in text for marker in _BUILD_MARKERS):
@@ -255,11 +271,15 @@ class ArtifactScan:
         screen = None
         if info.layer == 0 and not force:
             screen = self.ruleset.prefilter.screen(text)
+            if screen.hint_positions and info.context not in (RunContext.NON_RUNTIME, RunContext.DATA):
+                self.imported |= imported_modules(info.path, text, screen.hint_positions)
             if info.context in (RunContext.NON_RUNTIME, RunContext.DATA):
                 # Tests, docs, examples and type stubs never run on install or import: text
                 # rules only, and only where a strong token says there is something to look at.
                 if screen.strong:
                     self.scan_text(info, screen.strong_lines_only(), fallback=True)
+                if screen.wants and info.kind is FileKind.PYTHON:
+                    self.deferred.append((info, text))
                 return
             if not info.setup_script and not screen.wants:
                 return
@@ -375,6 +395,7 @@ class ArtifactScan:
     # -- artifact --------------------------------------------------------------------------
 
     def finish(self) -> list[Finding]:
+        self._rescan_imported()
         self.index.issues = list(self.index.issues)
         actx = ArtifactContext(self.index, self.sink, self.marks)
         for detector in self.ruleset.detectors:

@@ -107,12 +107,20 @@ _WEAK_PAIRS = ({"network", "process"}, {"network", "environment"})
 
 
 class Prefilter:
-    def __init__(self, tokens: Iterable[str] = (), context_tokens: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        tokens: Iterable[str] = (),
+        context_tokens: Iterable[str] = (),
+        hints: Iterable[str] = (),
+    ) -> None:
         self.strong = tuple(dict.fromkeys([*STRONG, *tokens]))
         self.context = tuple(dict.fromkeys(context_tokens))
         weak = [t for group in WEAK_GROUPS.values() for t in group]
+        # Hints make no file worth parsing and no line hot; the engine reads their positions
+        # (the import statements, to see which modules a file imports).
+        self._hints = frozenset(hints) - {*self.strong, *self.context, *weak}
         self._everything = tuple(
-            dict.fromkeys([*self.strong, *self.context, *weak, *_DYNAMIC_GATES, "compile("])
+            dict.fromkeys([*self.strong, *self.context, *weak, *_DYNAMIC_GATES, "compile(", *self._hints])
         )
         self._strong = frozenset(self.strong)
         self._context = frozenset(self.context)
@@ -131,6 +139,13 @@ class Screen:
         self.text = text
         self.hits = hits
         present = {token for _, token in hits}
+        self.hint_positions: list[int] = []
+        if not present.isdisjoint(prefilter._hints):
+            hints = prefilter._hints
+            self.hint_positions = [start for start, token in hits if token in hints]
+            hits = [hit for hit in hits if hit[1] not in hints]
+            self.hits = hits
+            present -= hints
         self.present = present
         self._strong_tokens = prefilter._strong
         self.strong = bool(present & prefilter._strong)
