@@ -14,6 +14,7 @@ import time
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 Files = Mapping[str, str | bytes]
 Links = tuple[tuple[str, str], ...]
@@ -28,12 +29,20 @@ def _record_hash(data: bytes) -> str:
     return f"sha256={digest}"
 
 
-def wheel_bytes(name: str, version: str, files: Files, *, metadata_name: str | None = None) -> bytes:
+def wheel_bytes(
+    name: str,
+    version: str,
+    files: Files,
+    *,
+    metadata_name: str | None = None,
+    requires: tuple[str, ...] = (),
+) -> bytes:
     """A wheel with the given files at its root plus a dist-info with METADATA, WHEEL and RECORD."""
     dist_info = f"{name.replace('-', '_')}-{version}.dist-info"
     members: dict[str, bytes] = {path: _bytes(content) for path, content in files.items()}
+    requirements = "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
     members[f"{dist_info}/METADATA"] = (
-        f"Metadata-Version: 2.1\nName: {metadata_name or name}\nVersion: {version}\n\n"
+        f"Metadata-Version: 2.1\nName: {metadata_name or name}\nVersion: {version}\n{requirements}\n"
     ).encode()
     members[f"{dist_info}/WHEEL"] = (
         b"Wheel-Version: 1.0\nGenerator: depvet-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n\n"
@@ -83,7 +92,7 @@ def write_tree(root: Path, files: Files) -> Path:
     return root
 
 
-def write_wheel(directory: Path, name: str, version: str, files: Files, **kwargs: str) -> Path:
+def write_wheel(directory: Path, name: str, version: str, files: Files, **kwargs: Any) -> Path:
     path = directory / f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
     path.write_bytes(wheel_bytes(name, version, files, **kwargs))
     return path

@@ -14,6 +14,12 @@ from depvet.model import ScanResult
 ScanFiles = Callable[..., ScanResult]
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scans through the CLI cache downloads and results: never in the user's own cache."""
+    monkeypatch.setenv("DEPVET_CACHE_DIR", str(tmp_path_factory.mktemp("depvet-cache")))
+
+
 @pytest.fixture(scope="session")
 def ruleset() -> Ruleset:
     return default_ruleset()

@@ -149,7 +149,7 @@ def test_an_error_result_wins_over_findings(samples: Samples, capsys: pytest.Cap
 def test_json_format(samples: Samples, capsys: pytest.CaptureFixture[str]) -> None:
     code, data = scan_json(capsys, samples.clean, samples.critical)
     assert code == EXIT_FINDINGS
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert [r["target"] for r in data["results"]] == [samples.clean, samples.critical]
 
 

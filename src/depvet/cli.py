@@ -7,17 +7,22 @@ error (including any target that could not be scanned).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import enum
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn, assert_never
+from typing import TYPE_CHECKING, NoReturn, assert_never
 
 from depvet import __version__
 from depvet.errors import DepvetError, UsageError
 from depvet.model import ScanResult, Severity, Verdict
+
+if TYPE_CHECKING:
+    from depvet.artifacts.targets import ArtifactRef
+    from depvet.resultcache import ResultCache
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -84,6 +89,32 @@ def build_parser() -> argparse.ArgumentParser:
         default=Severity.LOW.value,
         help="lowest severity listed in the terminal report (default: low)",
     )
+    inputs = scan.add_argument_group(
+        "lockfiles and requirements",
+        "A TARGET may be a requirements file, pylock.toml, uv.lock, poetry.lock, Pipfile.lock or a "
+        "CycloneDX JSON SBOM ('-' reads one from stdin): each pinned release is fetched from the "
+        "index, checked against the lock's sha256 and scanned.",
+    )
+    inputs.add_argument(
+        "--input-type", choices=[k.value for k in _input_kinds()], help="the format, when not detected"
+    )
+    inputs.add_argument("-i", "--index-url", metavar="URL", help="the package index (as pip's --index-url)")
+    inputs.add_argument(
+        "--extra-index-url", metavar="URL", action="append", default=[], help="more indexes (repeatable)"
+    )
+    inputs.add_argument(
+        "--all-artifacts",
+        action="store_true",
+        help="scan every file of each release, not only the one this machine would install",
+    )
+    inputs.add_argument(
+        "--no-cache", action="store_true", help="neither read nor store scan results in the cache"
+    )
+
+    cache = sub.add_parser(
+        "cache", help="show or clear the download and results cache", description="The cache."
+    )
+    cache.add_argument("action", choices=["info", "clear"])
 
     rules = sub.add_parser("rules", help="list the rules, or show one", description="The rule registry.")
     rules.add_argument("rule_id", nargs="?", help="a rule id such as DV101")
@@ -98,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _scan(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "cache":
+            return _cache(args)
         raise UsageError(f"unknown command {args.command!r}")
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
@@ -141,13 +174,22 @@ def _scan(args: argparse.Namespace) -> int:
         raise UsageError("scan needs at least one TARGET or --from-file LIST")
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (automatic) or more")
-    items = expand_targets(targets)
     jobs = args.jobs or default_jobs()
     output_format = OutputFormat(args.format)
+    items: list[ArtifactRef | ScanResult] = []
+    for target in targets:
+        if _is_input(target):
+            items += _input_items(target, args)
+        else:
+            items += expand_targets([target])
     from depvet.report.progress import progress_reporter
 
     with progress_reporter(total=len(items), enabled=not args.quiet) as on_result:
-        results = scan_all(items, jobs=jobs, on_result=on_result)
+        if args.no_cache:
+            results = scan_all(items, jobs=jobs, on_result=on_result)
+        else:
+            with _result_cache() as cache:
+                results = scan_all(items, jobs=jobs, on_result=on_result, cache=cache)
     text = _render(results, output_format, Severity(args.min_severity), args.output)
     _write(text, args.output)
     for result in results:
@@ -155,6 +197,78 @@ def _scan(args: argparse.Namespace) -> int:
             error = result.error or "could not be scanned"
             _error(error if error.startswith(result.target) else f"{result.target}: {error}")
     return exit_code(results, FailOn(args.fail_on))
+
+
+def _input_kinds() -> list[enum.StrEnum]:
+    from depvet.inputs import InputKind
+
+    return list(InputKind)
+
+
+def _is_input(target: str) -> bool:
+    """A lockfile, requirements file or SBOM, rather than an artifact, directory or environment."""
+    if target == "-":
+        return True
+    path = Path(target)
+    if not path.is_file():
+        return False
+    from depvet.artifacts.targets import SDIST_SUFFIXES
+
+    return not path.name.lower().endswith((".whl", ".egg", *SDIST_SUFFIXES))
+
+
+def _input_items(target: str, args: argparse.Namespace) -> list[ArtifactRef | ScanResult]:
+    """The pinned releases of a lockfile, fetched (or found in the cache) and ready to scan."""
+    from depvet.artifacts.cache import ArtifactCache, user_cache_dir
+    from depvet.artifacts.download import download_all
+    from depvet.artifacts.indexconfig import resolve_index_config
+    from depvet.artifacts.simpleindex import SimpleIndexClient
+    from depvet.inputs import InputKind, parse_input
+    from depvet.lockscan import downloaded_refs, plan_fetches
+    from depvet.report.progress import progress_bar
+
+    kind = InputKind(args.input_type) if args.input_type else None
+    parsed = parse_input(Path(target), kind=kind)
+    config = resolve_index_config(args.index_url, args.extra_index_url)
+    plan = plan_fetches(parsed, config, SimpleIndexClient(), all_artifacts=args.all_artifacts)
+    for note in plan.notes:
+        _note(note)
+    with progress_bar(len(plan.requests), enabled=not args.quiet, verb="fetching") as advance:
+        downloads = download_all(
+            plan.requests, ArtifactCache(user_cache_dir()), on_done=lambda done: advance(done.request.label)
+        )
+    return [*plan.problems, *downloaded_refs(plan, downloads)]
+
+
+@contextlib.contextmanager
+def _result_cache() -> Iterator[ResultCache]:
+    from depvet.artifacts.cache import user_cache_dir
+    from depvet.resultcache import ResultCache
+
+    with ResultCache(user_cache_dir() / "results.sqlite3") as cache:
+        yield cache
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from depvet.artifacts.cache import ArtifactCache, user_cache_dir
+
+    root = user_cache_dir()
+    artifacts = ArtifactCache(root)
+    with _result_cache() as results:
+        if args.action == "clear":
+            files, removed = artifacts.count(), results.clear()
+            artifacts.clear()
+            print(f"removed {files} downloaded artifacts and {removed} scan results from {root}")
+            return EXIT_OK
+        current, total = results.count()
+    print(f"cache: {root}")
+    print(f"  downloaded artifacts: {artifacts.count()} ({artifacts.size_bytes() / 2**20:.1f} MiB)")
+    print(f"  scan results: {current} for this version of the analysis, {total} in all")
+    return EXIT_OK
+
+
+def _note(message: str) -> None:
+    print(f"depvet: note: {message}", file=sys.stderr)
 
 
 def _render(

@@ -126,6 +126,16 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class InputOrigin:
+    """Where a scanned artifact came from: the lockfile and the package's place in its graph."""
+
+    input_path: str
+    package: str
+    version: str | None
+    parents: tuple[str, ...] = ()  # packages that depend on it, where the lock records that
+
+
+@dataclass(frozen=True, slots=True)
 class ScanResult:
     target: str
     name: str | None
@@ -138,6 +148,8 @@ class ScanResult:
     reasons: tuple[str, ...] = field(default=())
     files_scanned: int = 0
     seconds: float = 0.0
+    origin: InputOrigin | None = None
+    cached: bool = False  # taken from the results cache, not scanned this time
 
     def worst_severity(self) -> Severity | None:
         if not self.findings:

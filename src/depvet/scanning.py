@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from pathlib import Path
 
 from depvet.analysis.engine import Ruleset, default_ruleset, scan_artifact
 from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
 from depvet.artifacts.targets import ArtifactRef, expand_target
 from depvet.errors import InputError
-from depvet.model import ScanResult, Verdict
+from depvet.model import ArtifactKind, ScanResult, Verdict
+from depvet.resultcache import ResultCache
 
 ProgressCallback = Callable[[ScanResult], None]
 
@@ -47,18 +50,24 @@ def scan_all(
     jobs: int = 1,
     limits: Limits = DEFAULT_LIMITS,
     on_result: ProgressCallback | None = None,
+    cache: ResultCache | None = None,
 ) -> list[ScanResult]:
-    """Results in the order of ``items``; artifacts are scanned in ``jobs`` processes."""
-    refs = [item for item in items if isinstance(item, ArtifactRef)]
+    """Results in the order of ``items``; artifacts are scanned in ``jobs`` processes.
+
+    With ``cache``, a wheel or sdist scanned before by the same analysis code is not scanned
+    again, and new results are stored.
+    """
     results: dict[int, ScanResult] = {}
     for position, item in enumerate(items):
-        if isinstance(item, ScanResult):
-            results[position] = item
+        found = item if isinstance(item, ScanResult) else _cached(item, cache)
+        if found is not None:
+            results[position] = found
             if on_result:
-                on_result(item)
-    positions = [i for i, item in enumerate(items) if isinstance(item, ArtifactRef)]
+                on_result(found)
+    todo = {i: item for i, item in enumerate(items) if i not in results and isinstance(item, ArtifactRef)}
+    positions, refs = list(todo), list(todo.values())
     if jobs <= 1 or len(refs) <= 1:
-        ruleset = default_ruleset()
+        ruleset = default_ruleset() if refs else None
         with _fewer_collections():
             for position, ref in zip(positions, refs, strict=True):
                 results[position] = scan_artifact(ref, ruleset, limits)
@@ -66,7 +75,36 @@ def scan_all(
                     on_result(results[position])
     else:
         _scan_in_pool(refs, positions, jobs, limits, results, on_result)
+    for position, ref in todo.items():
+        if ref.origin is not None:
+            results[position] = replace(results[position], origin=ref.origin)
+        if cache is not None and ref.kind in _CACHED_KINDS:
+            cache.put(results[position])
     return [results[i] for i in range(len(items))]
+
+
+_CACHED_KINDS = (ArtifactKind.WHEEL, ArtifactKind.SDIST)
+
+
+def _cached(ref: ArtifactRef, cache: ResultCache | None) -> ScanResult | None:
+    if cache is None or ref.kind not in _CACHED_KINDS:
+        return None
+    sha256 = ref.sha256 or file_sha256(ref.path)
+    if sha256 is None:
+        return None
+    hit = cache.get(sha256, ref.target)
+    return None if hit is None else replace(hit, origin=ref.origin, cached=True)
+
+
+def file_sha256(path: str) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with Path(path).open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None  # the scan reports why the file cannot be read
+    return digest.hexdigest()
 
 
 def _size(ref: ArtifactRef) -> int:

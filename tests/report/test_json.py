@@ -16,7 +16,18 @@ from depvet.scanning import expand_targets, scan_all
 
 TOP_KEYS = {"schema_version", "tool", "results"}
 TOOL_KEYS = {"name", "version"}
-RESULT_KEYS = {"target", "name", "version", "sha256", "verdict", "score", "findings", "error"}
+RESULT_KEYS = {
+    "target",
+    "name",
+    "version",
+    "sha256",
+    "verdict",
+    "score",
+    "findings",
+    "error",
+    "cached",
+    "input",
+}
 FINDING_KEYS = {"rule_id", "severity", "category", "title", "path", "line", "evidence"}
 VERDICTS = {"malicious", "suspicious", "clean", "error"}
 SEVERITIES = {"critical", "high", "medium", "low", "info"}
@@ -32,7 +43,7 @@ def document(results: list[ScanResult]) -> dict[str, Any]:
 
 def check_contract(data: dict[str, Any]) -> None:
     assert set(data) == TOP_KEYS
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert set(data["tool"]) == TOOL_KEYS
     assert data["tool"] == {"name": "depvet", "version": __version__}
     for result in data["results"]:

@@ -18,7 +18,7 @@ from depvet.artifacts.installed import (
 )
 from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
 from depvet.errors import ArtifactError, InputError
-from depvet.model import ArtifactKind, FileEntry, ReadIssue
+from depvet.model import ArtifactKind, FileEntry, InputOrigin, ReadIssue
 
 SDIST_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".zip", ".tar")
 LOCKFILE_NAMES = ("requirements", "pylock", "uv.lock", "poetry.lock", "Pipfile.lock", "pyproject.toml")
@@ -33,6 +33,8 @@ class ArtifactRef:
     kind: ArtifactKind
     dist_info: str | None = None  # installed: the ``*.dist-info`` folder name, or None for unowned files
     unowned: tuple[str, ...] = ()  # installed: start-up files no RECORD lists
+    sha256: str | None = None  # known before reading (a verified download): the cache key
+    origin: InputOrigin | None = None
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The JSON contract of ``depvet scan --format json`` (docs/json-format.md, schema_version 1)."""
+"""The JSON contract of ``depvet scan --format json`` (docs/json-format.md, schema_version 2)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from depvet import __version__
-from depvet.model import Finding, ScanResult
+from depvet.model import Finding, InputOrigin, ScanResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
@@ -34,6 +34,17 @@ def result_to_dict(result: ScanResult) -> dict[str, Any]:
         "score": result.score,
         "findings": [finding_to_dict(f) for f in result.findings],
         "error": result.error,
+        "cached": result.cached,
+        "input": None if result.origin is None else origin_to_dict(result.origin),
+    }
+
+
+def origin_to_dict(origin: InputOrigin) -> dict[str, Any]:
+    return {
+        "path": origin.input_path,
+        "package": origin.package,
+        "version": origin.version,
+        "pulled_in_by": list(origin.parents),
     }
 
 

@@ -105,6 +105,12 @@ def _result(console: Console, result: ScanResult, min_severity: Severity) -> Non
     if result.verdict is not Verdict.ERROR:
         header.append(f"  score {result.score:g}", style="dim")
     console.print(header)
+    if result.origin is not None:
+        origin = result.origin
+        where = f"    from {visible(origin.input_path)}"
+        if origin.parents:
+            where += f", pulled in by {visible(', '.join(origin.parents))}"
+        console.print(Text(where, style="dim"))
     if result.error:
         line = Text("    could not be scanned: ", style="magenta")
         line.append(visible(result.error), style="")

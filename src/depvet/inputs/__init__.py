@@ -1,0 +1,71 @@
+"""Lockfiles, requirement files and SBOMs -> the packages they pin (no network, no downloads)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from depvet.errors import InputError, UsageError
+from depvet.inputs._common import STDIN, display_name, read_text
+from depvet.inputs.cyclonedx import parse_cyclonedx
+from depvet.inputs.detect import detect_kind
+from depvet.inputs.model import (
+    InputKind,
+    LockedPackage,
+    ParsedInput,
+    PinnedFile,
+    SourceKind,
+    Unpinned,
+)
+from depvet.inputs.pipfilelock import parse_pipfile_lock
+from depvet.inputs.poetrylock import parse_poetry_lock
+from depvet.inputs.pylock import parse_pylock
+from depvet.inputs.requirements import parse_requirements
+from depvet.inputs.uvlock import parse_uv_lock
+
+__all__ = [
+    "InputKind",
+    "LockedPackage",
+    "ParsedInput",
+    "PinnedFile",
+    "SourceKind",
+    "Unpinned",
+    "detect_kind",
+    "parse_input",
+]
+
+_PARSERS: dict[InputKind, Callable[[str, Path], ParsedInput]] = {
+    InputKind.REQUIREMENTS: parse_requirements,
+    InputKind.PYLOCK: parse_pylock,
+    InputKind.UV_LOCK: parse_uv_lock,
+    InputKind.POETRY_LOCK: parse_poetry_lock,
+    InputKind.PIPFILE_LOCK: parse_pipfile_lock,
+    InputKind.CYCLONEDX: parse_cyclonedx,
+}
+
+
+def parse_input(path: Path, text: str | None = None, kind: InputKind | None = None) -> ParsedInput:
+    """The packages ``path`` pins; ``text`` is its content when the caller has it (stdin).
+
+    ``kind`` forces the format (``--input-type``); otherwise it is detected. Anything wrong
+    with the input raises InputError with a one-line message naming the file.
+    """
+    if text is None:
+        text = _read_stdin() if str(path) == STDIN else read_text(path, display_name(path))
+    return _PARSERS[_kind(kind) if kind is not None else detect_kind(path, text)](text, path)
+
+
+def _kind(kind: str) -> InputKind:
+    try:
+        return InputKind(kind)
+    except ValueError:
+        known = ", ".join(InputKind)
+        raise UsageError(f"unknown input type '{kind}' (known: {known})") from None
+
+
+def _read_stdin() -> str:
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"<stdin>: not UTF-8 text (invalid byte at offset {exc.start})") from None

@@ -1,0 +1,216 @@
+"""``depvet scan LOCKFILE``: releases fetched from a real index on 127.0.0.1, checked, scanned."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from demo.builders import write_wheel
+
+from depvet.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, main
+from tests.localindex import LocalIndex
+
+# The .pth line site.py would run at every start: decodes and runs "import os; os.getcwd()".
+_PAYLOAD = "import base64; exec(base64.b64decode('aW1wb3J0IG9zOyBvcy5nZXRjd2QoKQ=='))\n"
+
+
+@pytest.fixture
+def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalIndex]:
+    """goodpkg 1.0 (clean), helperlib 2.0 (clean, needed by goodpkg) and evilpkg 1.0 (.pth)."""
+    monkeypatch.setenv("DEPVET_CACHE_DIR", str(tmp_path / "cache"))
+    for name in (
+        "PIP_INDEX_URL",
+        "UV_INDEX_URL",
+        "UV_DEFAULT_INDEX",
+        "PIP_EXTRA_INDEX_URL",
+        "UV_EXTRA_INDEX_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    built = tmp_path / "built"
+    built.mkdir()
+    local = LocalIndex(tmp_path / "index")
+    local.add(
+        "goodpkg",
+        write_wheel(built, "goodpkg", "1.0", {"goodpkg/__init__.py": "X = 1\n"}, requires=("helperlib>=2",)),
+    )
+    local.add("helperlib", write_wheel(built, "helperlib", "2.0", {"helperlib/__init__.py": "Y = 2\n"}))
+    local.add(
+        "evilpkg",
+        write_wheel(built, "evilpkg", "1.0", {"evilpkg/__init__.py": "", "evilpkg_init.pth": _PAYLOAD}),
+    )
+    with local.serve():
+        yield local
+
+
+def _scan_json(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:
+    code = main(["scan", "--quiet", "--format", "json", *argv])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else {}
+
+
+def _by_name(report: dict[str, object]) -> dict[str, dict[str, object]]:
+    results = report["results"]
+    assert isinstance(results, list)
+    return {str(r["name"]): r for r in results}
+
+
+def _requirements(tmp_path: Path, index: LocalIndex, lines: list[str]) -> Path:
+    path = tmp_path / "requirements.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _sha(index: LocalIndex, filename: str) -> str:
+    import hashlib
+
+    return hashlib.sha256((index.root / "files" / filename).read_bytes()).hexdigest()
+
+
+def test_requirements_with_hashes_are_fetched_verified_and_scanned(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, evil = "goodpkg-1.0-py3-none-any.whl", "evilpkg-1.0-py3-none-any.whl"
+    requirements = _requirements(
+        tmp_path,
+        index,
+        [
+            f"goodpkg==1.0 --hash=sha256:{_sha(index, good)}",
+            f"evilpkg==1.0 --hash=sha256:{_sha(index, evil)}",
+        ],
+    )
+    code, report = _scan_json(str(requirements), "--index-url", index.url, capsys=capsys)
+    assert code == EXIT_FINDINGS
+    results = _by_name(report)
+    assert results["evilpkg"]["verdict"] == "malicious"
+    assert results["goodpkg"]["verdict"] == "clean"
+    assert results["evilpkg"]["input"] == {
+        "path": str(requirements),
+        "package": "evilpkg",
+        "version": "1.0",
+        "pulled_in_by": [],
+    }
+
+
+def test_a_second_scan_downloads_and_scans_nothing(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = "goodpkg-1.0-py3-none-any.whl"
+    requirements = _requirements(tmp_path, index, [f"goodpkg==1.0 --hash=sha256:{_sha(index, good)}"])
+    assert _scan_json(str(requirements), "-i", index.url, capsys=capsys)[0] == EXIT_OK
+    fetched = len(index.file_requests())
+    assert fetched == 1
+    code, report = _scan_json(str(requirements), "-i", index.url, capsys=capsys)
+    assert code == EXIT_OK
+    assert len(index.file_requests()) == fetched
+    assert _by_name(report)["goodpkg"]["cached"] is True
+
+
+def test_a_file_that_differs_from_the_lock_is_an_error(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    requirements = _requirements(tmp_path, index, ["goodpkg==1.0 --hash=sha256:" + "ab" * 32])
+    code, report = _scan_json(str(requirements), "-i", index.url, capsys=capsys)
+    assert code == EXIT_ERROR
+    result = _by_name(report)["goodpkg"]
+    assert result["verdict"] == "error"
+    assert "hash the lock allows" in str(result["error"])
+
+
+def test_a_mirror_that_serves_other_bytes_is_caught(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = "goodpkg-1.0-py3-none-any.whl"
+    requirements = _requirements(tmp_path, index, [f"goodpkg==1.0 --hash=sha256:{_sha(index, good)}"])
+    index.replace(good, b"PK\x05\x06" + b"\x00" * 18)
+    code, report = _scan_json(str(requirements), "-i", index.url, capsys=capsys)
+    assert code == EXIT_ERROR
+    assert "differs from the one you locked" in str(_by_name(report)["goodpkg"]["error"])
+
+
+def test_a_release_missing_from_the_index_is_an_error(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    requirements = _requirements(tmp_path, index, ["goodpkg==9.9", "nosuchpkg==1.0"])
+    code, report = _scan_json(str(requirements), "-i", index.url, capsys=capsys)
+    assert code == EXIT_ERROR
+    results = _by_name(report)
+    assert results["goodpkg"]["verdict"] == "error"
+    assert "nosuchpkg" in str(results["nosuchpkg"]["error"])
+
+
+def test_an_index_that_is_down_is_an_error_not_a_clean_scan(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/simple/"
+    requirements = _requirements(tmp_path, index, ["goodpkg==1.0"])
+    code, report = _scan_json(str(requirements), "-i", dead, capsys=capsys)
+    assert code == EXIT_ERROR
+    assert "cannot reach" in str(_by_name(report)["goodpkg"]["error"])
+
+
+def test_unpinned_requirements_are_named_not_skipped(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    requirements = _requirements(tmp_path, index, ["goodpkg==1.0", "-e ./src/thing", "helperlib>=2"])
+    code = main(["scan", "--quiet", str(requirements), "-i", index.url])
+    err = capsys.readouterr().err
+    assert code == EXIT_OK
+    assert "editable" in err
+    assert "helperlib>=2" in err
+
+
+def _uv() -> str | None:
+    return shutil.which("uv") or (
+        str(Path(sys.executable).with_name("uv")) if Path(sys.executable).with_name("uv").exists() else None
+    )
+
+
+@pytest.mark.skipif(_uv() is None, reason="uv is not installed (it is in the dev requirements)")
+def test_a_uv_lock_made_by_uv_against_the_local_index(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\nrequires-python = ">=3.11"\n'
+        'dependencies = ["goodpkg==1.0", "evilpkg==1.0"]\n'
+    )
+    uv = _uv()
+    assert uv is not None
+    env = {
+        **os.environ,
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+        "UV_INDEX_URL": index.url,
+        "UV_NO_CONFIG": "1",
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
+    subprocess.run([uv, "lock", "--quiet", "--python", sys.executable], cwd=project, env=env, check=True)
+    code, report = _scan_json(str(project / "uv.lock"), "-i", index.url, capsys=capsys)
+    assert code == EXIT_FINDINGS
+    results = _by_name(report)
+    assert results["evilpkg"]["verdict"] == "malicious"
+    assert results["helperlib"]["verdict"] == "clean"
+    assert results["helperlib"]["input"]["pulled_in_by"] == ["goodpkg"]  # type: ignore[index]
+
+
+def test_cache_info_and_clear(tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]) -> None:
+    good = "goodpkg-1.0-py3-none-any.whl"
+    requirements = _requirements(tmp_path, index, [f"goodpkg==1.0 --hash=sha256:{_sha(index, good)}"])
+    _scan_json(str(requirements), "-i", index.url, capsys=capsys)
+    assert main(["cache", "info"]) == EXIT_OK
+    info = capsys.readouterr().out
+    assert "downloaded artifacts: 1" in info
+    assert "scan results: 1" in info
+    assert main(["cache", "clear"]) == EXIT_OK
+    assert "removed 1 downloaded artifacts and 1 scan results" in capsys.readouterr().out
