@@ -126,7 +126,7 @@ def test_a_trimmed_scan_finds_what_a_whole_scan_finds(
     # start() is cold and stubbed; the calls it makes still carry "runs on import" to _send().
     files = {"courier/__init__.py": "", "courier/client.py": _CLIENT}
     trimmed = scan_files(files, artifact="wheel")
-    monkeypatch.setattr(engine, "trim_cold_definitions", lambda text, hot: None)
+    monkeypatch.setattr(engine, "trim_cold_definitions", lambda text, hot, starts: None)
     whole = scan_files(files, artifact="wheel")
     assert trimmed.verdict is Verdict.MALICIOUS
     assert [(f.rule_id, f.line, f.context) for f in trimmed.findings] == [

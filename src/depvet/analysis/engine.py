@@ -140,14 +140,14 @@ def _time_cap(seconds: float) -> Iterator[None]:
 
 
 def _parse(
-    text: str, hot: frozenset[int] | None, info: FileInfo
+    text: str, hot: frozenset[int] | None, info: FileInfo, starts: list[int] | None
 ) -> tuple[ParsedSource | None, dict[int, int]]:
     """The module's tree, with cold definitions stubbed where that is safe; their extents."""
     if len(text) > MAX_PARSE_BYTES:
         return None, {}
     # A package's top-level __init__ runs on import whole: its side effects are all read.
     if hot is not None and not info.top_level_init:
-        trimmed = trim_cold_definitions(text, hot)
+        trimmed = trim_cold_definitions(text, hot, starts)
         if trimmed is not None:
             parsed = parse_tolerant(trimmed.text)
             if parsed is not None and not parsed.repaired_lines and trimmed.verified_by(parsed.tree):
@@ -286,7 +286,7 @@ class ArtifactScan:
         # setup.py, decoded payloads and .pth code are small and all suspect: walk them whole.
         whole = force or info.layer > 0 or info.setup_script
         hot = None if whole or screen is None else screen.hot_lines()
-        parsed, extents = _parse(text, hot, info)
+        parsed, extents = _parse(text, hot, info, None if screen is None else screen.line_starts())
         if parsed is None:
             if len(text) > MAX_PARSE_BYTES:
                 self.incomplete.append(

@@ -21,7 +21,6 @@ _WORD = re.compile(r"\w+")
 # A prefilter token: every import statement holds it (``from . import x`` too), and it adds
 # no state to the automaton, whose "import pty" already spells it.
 IMPORT_MARK = "import "
-_FOLDER = re.compile(r"\b(?:" + "|".join(sorted(NON_RUNTIME_DIRS)) + r")\b", re.IGNORECASE)
 
 
 def module_parts(path: str) -> tuple[str, ...]:
@@ -40,7 +39,8 @@ def imported_modules(path: str, text: str, positions: list[int]) -> set[tuple[st
     non-runtime folder, as components. A relative import is resolved against ``path``.
     """
     statements = _statements(text, positions)
-    if not _FOLDER.search(statements):
+    lowered = statements.lower()
+    if not any(folder in lowered for folder in NON_RUNTIME_DIRS):
         return set()
     package = _package_of(path)
     found: set[tuple[str, ...]] = set()

@@ -20,6 +20,7 @@ import bisect
 import re
 import sys
 from dataclasses import dataclass
+from functools import cache
 
 from depvet.analysis.prefilter import line_starts
 
@@ -67,14 +68,16 @@ class Trimmed:
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def trim_cold_definitions(text: str, hot_lines: frozenset[int]) -> Trimmed | None:
+def trim_cold_definitions(
+    text: str, hot_lines: frozenset[int], starts: list[int] | None = None
+) -> Trimmed | None:
     """``text`` with cold functions and methods stubbed, or None when nothing is worth it."""
     if len(text) < MIN_CHARS or "\r" in text or "\x0c" in text:
         return None
     if sys.version_info >= (3, 12) and _FSTRING.search(text):
         return None
     lines = text.split("\n")
-    starts = line_starts(text)
+    starts = starts if starts is not None else line_starts(text)
     inside_string = bytearray(len(lines) + 1)  # 1-based: the line begins inside a string
     for match in _LEXEMES.finditer(text):
         begin, end = match.span()
@@ -82,15 +85,25 @@ def trim_cold_definitions(text: str, hot_lines: frozenset[int]) -> Trimmed | Non
             first = bisect.bisect_right(starts, begin)
             last = bisect.bisect_right(starts, end - 1)
             inside_string[first + 1 : last + 1] = b"\x01" * (last - first)
-    trimmer = _Trimmer(lines, inside_string, sorted(hot_lines))
+    trimmer = _Trimmer(text, starts, lines, inside_string, sorted(hot_lines))
     trimmer.level("", 1, len(lines) + 1, nested=False)
     if not trimmer.stubs:
         return None
     return Trimmed("\n".join(lines), trimmer.stubs)
 
 
+@cache
+def _statement_start(indent: str) -> re.Pattern[str]:
+    """A line with exactly ``indent`` before something that can start a statement."""
+    return re.compile(rf"^{re.escape(indent)}[^\s#)\]}}]", re.MULTILINE)
+
+
 class _Trimmer:
-    def __init__(self, lines: list[str], inside_string: bytearray, hot: list[int]) -> None:
+    def __init__(
+        self, text: str, starts: list[int], lines: list[str], inside_string: bytearray, hot: list[int]
+    ) -> None:
+        self.text = text
+        self.starts = starts
         self.lines = lines
         self.inside_string = inside_string
         self.hot = hot
@@ -98,7 +111,14 @@ class _Trimmer:
 
     def level(self, indent: str, first: int, stop: int, *, nested: bool) -> None:
         """Stub the cold definitions among the statements at ``indent`` in lines [first, stop)."""
-        boundaries = [number for number in range(first, stop) if self._starts_statement(number, indent)]
+        starts = self.starts
+        limit = starts[stop - 1] if stop - 1 < len(starts) else len(self.text)
+        boundaries = []
+        # The pattern runs on the original text: lines blanked so far lie outside this range.
+        for found in _statement_start(indent).finditer(self.text, starts[first - 1], limit):
+            number = bisect.bisect_right(starts, found.start(), first - 1)
+            if not self.inside_string[number]:
+                boundaries.append(number)
         for i, number in enumerate(boundaries):
             end = (boundaries[i + 1] if i + 1 < len(boundaries) else stop) - 1
             match = _DEFINITION.match(self.lines[number - 1], len(indent))
@@ -117,15 +137,6 @@ class _Trimmer:
             for blank in range(number, end):
                 self.lines[blank] = ""
             self.stubs[number] = (name, end)
-
-    def _starts_statement(self, number: int, indent: str) -> bool:
-        if self.inside_string[number]:
-            return False
-        line = self.lines[number - 1]
-        if not line.startswith(indent) or len(line) <= len(indent):
-            return False
-        head = line[len(indent)]
-        return not head.isspace() and head not in _NOT_A_STATEMENT
 
     def _body_indent(self, first: int, stop: int, indent: str) -> str | None:
         for number in range(first, stop):
