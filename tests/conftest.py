@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +11,7 @@ from demo.builders import Files, Links, write_sdist, write_site_packages, write_
 from depvet.analysis.engine import Ruleset, default_ruleset, scan_artifact
 from depvet.artifacts.targets import expand_target
 from depvet.model import ScanResult
+from depvet.rules import MATCHING
 
 ScanFiles = Callable[..., ScanResult]
 
@@ -36,6 +38,7 @@ def scan_files(tmp_path: Path, ruleset: Ruleset) -> ScanFiles:
         name: str = "sample",
         version: str = "1.0",
         links: Links = (),
+        locked_sha256: str | None = None,
     ) -> ScanResult:
         where = tmp_path / f"a{next(counter)}"
         where.mkdir()
@@ -50,6 +53,10 @@ def scan_files(tmp_path: Path, ruleset: Ruleset) -> ScanFiles:
         else:
             raise ValueError(artifact)
         refs = expand_target(str(target))
+        if locked_sha256 is not None:
+            own = hashlib.sha256(target.read_bytes()).hexdigest()
+            locked = own if locked_sha256 == MATCHING else locked_sha256
+            refs = [replace(ref, locked_sha256=locked) for ref in refs]
         results = [scan_artifact(ref, ruleset) for ref in refs]
         for result in results:
             assert result.error is None, result.error

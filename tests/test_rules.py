@@ -13,13 +13,17 @@ RULES = all_rules()
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
 def test_bad_example_triggers(rule: Rule, scan_files: ScanFiles) -> None:
-    result = scan_files(rule.bad.files(), artifact=rule.bad.artifact, links=rule.bad.links)
+    bad = rule.bad
+    result = scan_files(bad.files(), artifact=bad.artifact, links=bad.links, locked_sha256=bad.locked_sha256)
     assert rule.id in rule_ids(result), [f"{f.rule_id} {f.evidence}" for f in result.findings]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
 def test_good_example_stays_quiet(rule: Rule, scan_files: ScanFiles) -> None:
-    result = scan_files(rule.good.files(), artifact=rule.good.artifact, links=rule.good.links)
+    good = rule.good
+    result = scan_files(
+        good.files(), artifact=good.artifact, links=good.links, locked_sha256=good.locked_sha256
+    )
     assert rule.id not in rule_ids(result), [f"{f.rule_id} {f.evidence}" for f in result.findings]
 
 

@@ -128,10 +128,18 @@ def test_a_mirror_that_serves_other_bytes_is_caught(
 ) -> None:
     good = "goodpkg-1.0-py3-none-any.whl"
     requirements = _requirements(tmp_path, index, [f"goodpkg==1.0 --hash=sha256:{_sha(index, good)}"])
-    index.replace(good, b"PK\x05\x06" + b"\x00" * 18)
+    tampered = write_wheel(
+        tmp_path, "goodpkg", "1.0", {"goodpkg/__init__.py": "X = 1\n", "goodpkg_init.pth": _PAYLOAD}
+    )
+    index.replace(good, tampered.read_bytes())
     code, report = _scan_json(str(requirements), "-i", index.url, capsys=capsys)
-    assert code == EXIT_ERROR
-    assert "differs from the one you locked" in str(_by_name(report)["goodpkg"]["error"])
+    assert code == EXIT_FINDINGS
+    result = _by_name(report)["goodpkg"]
+    assert result["verdict"] == "malicious"
+    findings = {f["rule_id"]: f for f in result["findings"]}  # type: ignore[union-attr]
+    assert "DV810" in findings
+    assert findings["DV810"]["severity"] == "critical"
+    assert "DV101" in findings  # and what the swapped file would have run
 
 
 def test_a_release_missing_from_the_index_is_an_error(

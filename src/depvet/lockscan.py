@@ -175,11 +175,20 @@ def downloaded_refs(plan: Plan, results: Sequence[DownloadResult]) -> list[Artif
     for result in results:
         request = result.request
         origin = plan.origins[request.label]
-        if result.status in (DownloadStatus.OK, DownloadStatus.CACHED) and result.path is not None:
+        fetched = (DownloadStatus.OK, DownloadStatus.CACHED, DownloadStatus.HASH_MISMATCH)
+        if result.status in fetched and result.path is not None:
+            # A file that differs from the lock is scanned too: DV810 says so, and its own
+            # findings show what would have been installed.
             kind = ArtifactKind.WHEEL if request.filename.endswith(".whl") else ArtifactKind.SDIST
-            items.append(
-                ArtifactRef(request.label, str(result.path), kind, sha256=result.sha256, origin=origin)
+            ref = ArtifactRef(
+                request.label,
+                str(result.path),
+                kind,
+                sha256=result.sha256,
+                locked_sha256=request.expected_sha256,
+                origin=origin,
             )
+            items.append(ref)
             continue
         items.append(_problem(request.label, origin, result.message or result.status.value))
     return items

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from depvet.model import Category, Severity
 
 RULE_ID = re.compile(r"^DV\d{3}$")
+MATCHING = "matching"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,8 +22,9 @@ class Example:
     ``extra`` adds more files; ``artifact`` says how the test builds the package
     ("directory", "wheel", "sdist" or "installed"), since some rules only apply to one kind.
     ``links`` adds archive members that are links (``target`` ``"<device>"`` makes a device
-    file). For "installed", an ``extra`` path starting with ``+`` is written after RECORD
-    (tampered or unlisted), and one starting with ``-`` is listed in RECORD but absent.
+    file). ``locked_sha256`` scans the artifact as a release a lockfile pinned with that hash.
+    For "installed", an ``extra`` path starting with ``+`` is written after RECORD (tampered or
+    unlisted), and one starting with ``-`` is listed in RECORD but absent.
     """
 
     path: str
@@ -30,6 +32,8 @@ class Example:
     extra: tuple[tuple[str, str], ...] = ()
     artifact: str = "directory"
     links: tuple[tuple[str, str], ...] = ()
+    # The sha256 a lockfile recorded for the built artifact; MATCHING stands for its own.
+    locked_sha256: str | None = None
 
     def files(self) -> dict[str, str]:
         return {self.path: self.code, **dict(self.extra)}

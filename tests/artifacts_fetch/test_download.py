@@ -86,15 +86,20 @@ def test_without_a_locked_hash_the_artifact_is_stored_under_its_own(
     assert len(index_server.seen) == 2
 
 
-def test_hash_mismatch_is_reported_and_not_stored(index_server: IndexServer, cache: ArtifactCache) -> None:
+def test_hash_mismatch_is_reported_and_kept_under_its_own_hash(
+    index_server: IndexServer, cache: ArtifactCache
+) -> None:
     locked = hashlib.sha256(b"the release you locked").hexdigest()
 
     result = one(request(serve(index_server, WHEEL, DATA), sha256=locked), cache)
 
     assert result.status is DownloadStatus.HASH_MISMATCH
     assert result.message == f"artifact differs from the one you locked: expected sha256 {locked}, got {SHA}"
-    assert (result.path, result.sha256, result.bytes_downloaded) == (None, SHA, len(DATA))
-    assert cache.count() == 0
+    assert (result.sha256, result.bytes_downloaded) == (SHA, len(DATA))
+    # Stored for the scan under the hash of its bytes: a later lookup by the locked hash misses.
+    assert result.path is not None
+    assert result.path.read_bytes() == DATA
+    assert cache.get(locked, WHEEL) is None
     assert list(cache.staging_dir.iterdir()) == []
 
 

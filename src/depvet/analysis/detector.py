@@ -359,6 +359,9 @@ class ArtifactIndex:
     # Short string literals of modules that start processes or load libraries: which shipped
     # binary the package's own code starts.
     launch_strings: set[str] = field(default_factory=set)
+    # A release pinned by a lockfile: the hash the lock recorded and the one of these bytes.
+    locked_sha256: str | None = None
+    sha256: str | None = None
 
 
 class ArtifactContext:

@@ -430,7 +430,12 @@ def scan_artifact(
     try:
         opened = open_artifact(ref, limits)
         index = ArtifactIndex(
-            ref.kind, opened.filename_name, opened.filename_version, filename_tag=Path(ref.path).name
+            ref.kind,
+            opened.filename_name,
+            opened.filename_version,
+            filename_tag=Path(ref.path).name,
+            locked_sha256=ref.locked_sha256,
+            sha256=opened.sha256,
         )
         scan = ArtifactScan(ruleset, index)
         if opened.names:

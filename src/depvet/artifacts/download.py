@@ -84,13 +84,19 @@ class _Failed(Exception):
     """Ends one download with a status other than ok; internal to this module."""
 
     def __init__(
-        self, status: DownloadStatus, message: str, received: int = 0, sha256: str | None = None
+        self,
+        status: DownloadStatus,
+        message: str,
+        received: int = 0,
+        sha256: str | None = None,
+        path: Path | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.received = received
         self.sha256 = sha256
+        self.path = path
 
 
 def download_all(
@@ -172,7 +178,7 @@ class _Fetcher:
         try:
             path, sha256, received = self._transfer(request, expected, shown)
         except _Failed as failed:
-            return result(failed.status, None, failed.sha256, failed.received, failed.message)
+            return result(failed.status, failed.path, failed.sha256, failed.received, failed.message)
         except urllib.error.HTTPError as exc:
             exc.close()
             status = DownloadStatus.NOT_FOUND if exc.code in (404, 410) else DownloadStatus.ERROR
@@ -207,11 +213,14 @@ class _Fetcher:
                     received,
                 )
             if expected is not None and actual != expected:
+                # Kept under its own hash (never the locked one) so the scan can show what it is.
+                stored = self._disk(lambda: self.cache.store(temp, actual, request.filename))
                 raise _Failed(
                     DownloadStatus.HASH_MISMATCH,
                     f"artifact differs from the one you locked: expected sha256 {expected}, got {actual}",
                     received,
                     actual,
+                    stored,
                 )
             return self._disk(lambda: self.cache.store(temp, actual, request.filename)), actual, received
         finally:

@@ -34,6 +34,7 @@ class ArtifactRef:
     dist_info: str | None = None  # installed: the ``*.dist-info`` folder name, or None for unowned files
     unowned: tuple[str, ...] = ()  # installed: start-up files no RECORD lists
     sha256: str | None = None  # known before reading (a verified download): the cache key
+    locked_sha256: str | None = None  # what a lockfile pinned; a difference is a finding
     origin: InputOrigin | None = None
 
 

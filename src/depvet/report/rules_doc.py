@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from depvet.errors import UsageError
 from depvet.model import Category, Severity
-from depvet.rules import Example, Rule
+from depvet.rules import MATCHING, Example, Rule
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -199,9 +199,20 @@ def _fence(code: str) -> str:
 # --- markdown ------------------------------------------------------------------------------------
 
 
+def _where(example: Example) -> str:
+    if example.artifact == "directory":
+        return ""
+    where = f" (in {_article(example.artifact)}"
+    if example.locked_sha256 == MATCHING:
+        where += " that a lockfile pinned with its own sha256"
+    elif example.locked_sha256 is not None:
+        where += f" that a lockfile pinned with sha256 {example.locked_sha256[:12]}…"
+    return where + ")"
+
+
 def _example_markdown(example: Example) -> str:
     parts: list[str] = []
-    where = "" if example.artifact == "directory" else f" (in {_article(example.artifact)})"
+    where = _where(example)
     for path, code in example_files(example):
         fence = _fence(code)
         body = code if code else "# (empty file)"
@@ -374,7 +385,7 @@ def _terminal_example(example: Example) -> Text:
     from rich.text import Text
 
     text = Text()
-    where = "" if example.artifact == "directory" else f" (in {_article(example.artifact)})"
+    where = _where(example)
     for index, (path, code) in enumerate(example_files(example)):
         if index:
             text.append("\n")

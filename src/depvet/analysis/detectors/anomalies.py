@@ -9,7 +9,7 @@ from packaging.utils import canonicalize_name
 from depvet.analysis.detector import ArtifactContext, Detector
 from depvet.analysis.files import NON_RUNTIME_DIRS
 from depvet.model import ArtifactKind, Category, IssueKind, RunContext, Severity
-from depvet.rules import Example, Rule
+from depvet.rules import MATCHING, Example, Rule
 
 _ELF = "\x7fELF\x02\x01\x01\x00" + "\x00" * 56
 
@@ -208,6 +208,24 @@ LISTED_ABSENT = Rule(
     context_weighted=False,
 )
 
+NOT_THE_LOCKED_ARTIFACT = Rule(
+    id="DV810",
+    name="artifact-differs-from-lock",
+    title="Artifact differs from the one you locked",
+    severity=Severity.CRITICAL,
+    category=Category.ANOMALY,
+    description=(
+        "A lockfile pinned this release with a sha256, and the file the index served has another. "
+        "Published files on PyPI never change, so a different hash means a compromised mirror or "
+        "proxy, an index that is not the one the lock was made against (dependency confusion), or "
+        "a release deleted and re-uploaded. The file's own findings are listed as well: depvet "
+        "scans it anyway, to show what would have been installed."
+    ),
+    bad=Example(path="pkg/__init__.py", code="X = 1\n", artifact="wheel", locked_sha256="0" * 64),
+    good=Example(path="pkg/__init__.py", code="X = 1\n", artifact="wheel", locked_sha256=MATCHING),
+    context_weighted=False,
+)
+
 _KNOWN_UNOWNED = frozenset({"_virtualenv.pth", "_virtualenv.py", "easy-install.pth"})
 
 
@@ -222,12 +240,20 @@ class AnomaliesDetector(Detector):
         NATIVE_SHIPPED,
         NOT_ANALYSED,
         LISTED_ABSENT,
+        NOT_THE_LOCKED_ARTIFACT,
     )
 
     def on_artifact(self, ctx: ArtifactContext) -> None:
         self._issues(ctx)
         self._native(ctx)
         self._names(ctx)
+        index = ctx.index
+        if index.locked_sha256 is not None and index.locked_sha256 != index.sha256:
+            ctx.report(
+                NOT_THE_LOCKED_ARTIFACT,
+                index.filename_tag or "",
+                f"locked sha256 {index.locked_sha256}, the index served {index.sha256}",
+            )
 
     def _issues(self, ctx: ArtifactContext) -> None:
         for issue in ctx.index.issues:
