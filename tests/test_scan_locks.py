@@ -222,3 +222,50 @@ def test_cache_info_and_clear(tmp_path: Path, index: LocalIndex, capsys: pytest.
     assert "scan results: 1" in info
     assert main(["cache", "clear"]) == EXIT_OK
     assert "removed 1 downloaded artifacts and 1 scan results" in capsys.readouterr().out
+
+
+def test_a_pyproject_without_a_lock_is_resolved_with_wheels_only(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\ndependencies = ["goodpkg", "evilpkg"]\n'
+    )
+    code = main(["scan", "--quiet", "--format", "json", str(project / "pyproject.toml"), "-i", index.url])
+    captured = capsys.readouterr()
+    assert code == EXIT_FINDINGS
+    results = _by_name(json.loads(captured.out))
+    assert results["evilpkg"]["verdict"] == "malicious"
+    assert results["helperlib"]["input"]["pulled_in_by"] == ["goodpkg"]  # type: ignore[index]
+    assert "a lock (uv lock) is better" in captured.err
+
+
+def test_a_dependency_with_only_an_sdist_is_named(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from demo.builders import write_sdist
+
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    index.add(
+        "buildme", write_sdist(tmp_path, "buildme", "1.0", {"setup.py": "from setuptools import setup\n"})
+    )
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\ndependencies = ["buildme"]\n'
+    )
+    code = main(["scan", "--quiet", str(project / "pyproject.toml"), "-i", index.url])
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR
+    assert "no wheel for buildme" in err
+    assert "Traceback" not in err
+
+
+def test_env_scans_the_running_interpreters_environment(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["scan", "--quiet", "--env", "--format", "json", "--fail-on", "never"])
+    report = json.loads(capsys.readouterr().out)
+    names = {r["name"] for r in report["results"]}
+    assert code in (EXIT_OK, EXIT_ERROR)
+    assert {"packaging", "rich"} <= names

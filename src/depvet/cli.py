@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     inputs.add_argument(
         "--input-type", choices=[k.value for k in _input_kinds()], help="the format, when not detected"
     )
+    inputs.add_argument(
+        "--env", action="store_true", help="also scan the environment of the Python running depvet"
+    )
     inputs.add_argument("-i", "--index-url", metavar="URL", help="the package index (as pip's --index-url)")
     inputs.add_argument(
         "--extra-index-url", metavar="URL", action="append", default=[], help="more indexes (repeatable)"
@@ -170,8 +173,10 @@ def _scan(args: argparse.Namespace) -> int:
     targets = list(args.targets)
     if args.from_file is not None:
         targets += _read_target_list(args.from_file)
+    if args.env:
+        targets.append(sys.prefix)
     if not targets:
-        raise UsageError("scan needs at least one TARGET or --from-file LIST")
+        raise UsageError("scan needs at least one TARGET, --from-file LIST or --env")
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (automatic) or more")
     jobs = args.jobs or default_jobs()
@@ -228,8 +233,10 @@ def _input_items(target: str, args: argparse.Namespace) -> list[ArtifactRef | Sc
     from depvet.report.progress import progress_bar
 
     kind = InputKind(args.input_type) if args.input_type else None
-    parsed = parse_input(Path(target), kind=kind)
     config = resolve_index_config(args.index_url, args.extra_index_url)
+    parsed = parse_input(
+        Path(target), kind=kind, index_url=config.index_url, extra_index_urls=config.extra_index_urls
+    )
     plan = plan_fetches(parsed, config, SimpleIndexClient(), all_artifacts=args.all_artifacts)
     for note in plan.notes:
         _note(note)

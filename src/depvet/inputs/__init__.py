@@ -21,6 +21,7 @@ from depvet.inputs.model import (
 from depvet.inputs.pipfilelock import parse_pipfile_lock
 from depvet.inputs.poetrylock import parse_poetry_lock
 from depvet.inputs.pylock import parse_pylock
+from depvet.inputs.pyproject import parse_pyproject
 from depvet.inputs.requirements import parse_requirements
 from depvet.inputs.uvlock import parse_uv_lock
 
@@ -45,15 +46,26 @@ _PARSERS: dict[InputKind, Callable[[str, Path], ParsedInput]] = {
 }
 
 
-def parse_input(path: Path, text: str | None = None, kind: InputKind | None = None) -> ParsedInput:
+def parse_input(
+    path: Path,
+    text: str | None = None,
+    kind: InputKind | None = None,
+    *,
+    index_url: str | None = None,
+    extra_index_urls: tuple[str, ...] = (),
+) -> ParsedInput:
     """The packages ``path`` pins; ``text`` is its content when the caller has it (stdin).
 
     ``kind`` forces the format (``--input-type``); otherwise it is detected. Anything wrong
-    with the input raises InputError with a one-line message naming the file.
+    with the input raises InputError with a one-line message naming the file. The index
+    arguments are for a ``pyproject.toml``, which pip resolves against them.
     """
     if text is None:
         text = _read_stdin() if str(path) == STDIN else read_text(path, display_name(path))
-    return _PARSERS[_kind(kind) if kind is not None else detect_kind(path, text)](text, path)
+    found = _kind(kind) if kind is not None else detect_kind(path, text)
+    if found is InputKind.PYPROJECT:
+        return parse_pyproject(text, path, index_url=index_url, extra_index_urls=extra_index_urls)
+    return _PARSERS[found](text, path)
 
 
 def _kind(kind: str) -> InputKind:

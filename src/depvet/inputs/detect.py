@@ -16,6 +16,7 @@ _EXACT_NAMES = {
     "uv.lock": InputKind.UV_LOCK,
     "poetry.lock": InputKind.POETRY_LOCK,
     "pipfile.lock": InputKind.PIPFILE_LOCK,
+    "pyproject.toml": InputKind.PYPROJECT,
 }
 _PYLOCK_NAME = re.compile(r"pylock\.([^.]+\.)?toml")  # PEP 751's file name rule
 _CYCLONEDX_SUFFIXES = (".cdx.json", ".cyclonedx.json")  # CycloneDX's recommended names

@@ -17,6 +17,7 @@ class InputKind(enum.StrEnum):
     POETRY_LOCK = "poetry-lock"
     PIPFILE_LOCK = "pipfile-lock"
     CYCLONEDX = "cyclonedx"
+    PYPROJECT = "pyproject"  # no lock: resolved with pip, wheels only
 
 
 class SourceKind(enum.StrEnum):
