@@ -178,13 +178,12 @@ def test_unpinned_requirements_are_named_not_skipped(
     assert "helperlib>=2" in err
 
 
-def _uv() -> str | None:
-    return shutil.which("uv") or (
-        str(Path(sys.executable).with_name("uv")) if Path(sys.executable).with_name("uv").exists() else None
-    )
+def _tool(name: str) -> str | None:
+    beside = Path(sys.executable).with_name(name)
+    return shutil.which(name) or (str(beside) if beside.exists() else None)
 
 
-@pytest.mark.skipif(_uv() is None, reason="uv is not installed (it is in the dev requirements)")
+@pytest.mark.skipif(_tool("uv") is None, reason="uv is not installed (it is in the dev requirements)")
 def test_a_uv_lock_made_by_uv_against_the_local_index(
     tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -194,7 +193,7 @@ def test_a_uv_lock_made_by_uv_against_the_local_index(
         '[project]\nname = "app"\nversion = "0.1"\nrequires-python = ">=3.11"\n'
         'dependencies = ["goodpkg==1.0", "evilpkg==1.0"]\n'
     )
-    uv = _uv()
+    uv = _tool("uv")
     assert uv is not None
     env = {
         **os.environ,
@@ -269,3 +268,63 @@ def test_env_scans_the_running_interpreters_environment(capsys: pytest.CaptureFi
     names = {r["name"] for r in report["results"]}
     assert code in (EXIT_OK, EXIT_ERROR)
     assert {"packaging", "rich"} <= names
+
+
+@pytest.mark.skipif(_tool("poetry") is None, reason="poetry is not installed (it is in the dev requirements)")
+def test_a_poetry_lock_made_by_poetry_against_the_local_index(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\nrequires-python = ">=3.11,<4"\n'
+        'dependencies = ["goodpkg==1.0", "evilpkg==1.0"]\n\n[tool.poetry]\npackage-mode = false\n\n'
+        f'[[tool.poetry.source]]\nname = "local"\nurl = "{index.url}"\npriority = "primary"\n'
+    )
+    env = {
+        **os.environ,
+        "POETRY_CACHE_DIR": str(tmp_path / "poetry-cache"),
+        "POETRY_CONFIG_DIR": str(tmp_path / "poetry-config"),
+        "POETRY_VIRTUALENVS_CREATE": "false",
+    }
+    poetry = _tool("poetry")
+    assert poetry is not None
+    subprocess.run(
+        [poetry, "lock", "--no-interaction"], cwd=project, env=env, check=True, capture_output=True
+    )
+    code, report = _scan_json(str(project / "poetry.lock"), capsys=capsys)
+    assert code == EXIT_FINDINGS
+    results = _by_name(report)
+    assert results["evilpkg"]["verdict"] == "malicious"
+    assert results["helperlib"]["input"]["pulled_in_by"] == ["goodpkg"]  # type: ignore[index]
+
+
+@pytest.mark.skipif(_tool("pipenv") is None, reason="pipenv is not installed (it is in the dev requirements)")
+def test_a_pipfile_lock_made_by_pipenv_against_the_local_index(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "Pipfile").write_text(
+        f'[[source]]\nurl = "{index.url}"\nverify_ssl = false\nname = "local"\n\n'
+        '[packages]\ngoodpkg = "==1.0"\nevilpkg = "==1.0"\n\n[requires]\npython_version = "3.11"\n'
+    )
+    env = {
+        **os.environ,
+        "PIPENV_VENV_IN_PROJECT": "1",
+        "PIPENV_CACHE_DIR": str(tmp_path / "pipenv-cache"),
+        "VIRTUALENV_OVERRIDE_APP_DATA": str(tmp_path / "virtualenv-data"),
+        "PIPENV_IGNORE_VIRTUALENVS": "1",
+        "PIPENV_YES": "1",
+        "PIPENV_NOSPIN": "1",
+    }
+    pipenv = _tool("pipenv")
+    assert pipenv is not None
+    subprocess.run([pipenv, "lock"], cwd=project, env=env, check=True, capture_output=True)
+    # The lock names its source: no --index-url needed.
+    code, report = _scan_json(str(project / "Pipfile.lock"), capsys=capsys)
+    assert code == EXIT_FINDINGS
+    results = _by_name(report)
+    assert results["evilpkg"]["verdict"] == "malicious"
+    assert results["goodpkg"]["verdict"] == "clean"
