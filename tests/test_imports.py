@@ -78,3 +78,17 @@ def test_imports_of_ordinary_modules_are_not_kept() -> None:
 
 def test_a_parenthesised_list_is_read_to_its_end() -> None:
     assert ("mypkg", "tests") in _imports("mypkg/__init__.py", "from . import (\n    core,\n    tests,\n)\n")
+
+
+def test_a_distribution_named_like_a_test_folder_is_runtime_code(scan_files: ScanFiles) -> None:
+    # "sample" is a folder name that usually holds examples; here it is the package itself.
+    result = scan_files({"sample/__init__.py": _PAYLOAD}, artifact="wheel", name="sample")
+    assert result.verdict is Verdict.MALICIOUS
+    assert {f.context for f in result.findings} == {RunContext.IMPORT}
+
+
+def test_its_own_tests_folder_still_weighs_less(scan_files: ScanFiles) -> None:
+    result = scan_files(
+        {"sample/__init__.py": "", "sample/tests/helpers.py": _PAYLOAD}, artifact="wheel", name="sample"
+    )
+    assert result.verdict is not Verdict.MALICIOUS

@@ -166,6 +166,8 @@ class ArtifactScan:
         self.files_scanned = 0
         self.incomplete: list[tuple[str, str]] = []
         self.packages: frozenset[str] | None = None
+        name = index.filename_name
+        self.own = name.lower().replace("-", "_").replace(".", "_") if name else None
         # Non-runtime Python worth parsing, kept in case runtime code turns out to import it.
         self.deferred: list[tuple[FileInfo, str]] = []
         self.imported: set[tuple[str, ...]] = set()
@@ -173,7 +175,7 @@ class ArtifactScan:
     # -- files -----------------------------------------------------------------------------
 
     def scan_file(self, entry: FileEntry) -> None:
-        cls = classify(entry.path, entry.data[:1024], self.index.kind, self.packages)
+        cls = classify(entry.path, entry.data[:1024], self.index.kind, self.packages, self.own)
         index = self.index
         index.paths.append(entry.path)
         index.kinds[entry.path] = cls.kind

@@ -128,13 +128,17 @@ def package_dirs(names: list[str]) -> frozenset[str]:
 
 
 def classify(
-    path: str, head: bytes, artifact: ArtifactKind, packages: frozenset[str] | None = None
+    path: str,
+    head: bytes,
+    artifact: ArtifactKind,
+    packages: frozenset[str] | None = None,
+    own: str | None = None,
 ) -> FileClass:
     """Kind and run context of a member from its path inside the artifact and its first bytes.
 
     ``packages`` (folders holding an ``__init__.py``) lets module-level code of an sdist count
     as import-time only inside a package or at its root; elsewhere it is a script that runs
-    only when someone runs it.
+    only when someone runs it. ``own`` is the distribution's import name (``my_pkg``).
     """
     inner = path.rsplit("!", 1)[-1]
     parts = [p for p in path.replace("!", "/").split("/") if p]
@@ -158,15 +162,21 @@ def classify(
         return FileClass(kind, RunContext.STARTUP if depth == 0 else RunContext.CALLED)
     if kind is not FileKind.PYTHON:
         return FileClass(kind, _non_python_context(parts, kind))
-    return _python_class(inner, parts, artifact, packages if "!" not in path else None)
+    return _python_class(inner, parts, artifact, packages if "!" not in path else None, own)
 
 
 def _python_class(
-    inner: str, parts: list[str], artifact: ArtifactKind, packages: frozenset[str] | None
+    inner: str,
+    parts: list[str],
+    artifact: ArtifactKind,
+    packages: frozenset[str] | None,
+    own: str | None = None,
 ) -> FileClass:
     name = parts[-1]
     depth = _package_depth(inner, artifact)
-    dirs = [p.lower() for p in parts[:-1]]
+    # A distribution named like a test or docs folder ("sample", "demo") imports its own
+    # package like any other: that folder name says nothing about when the code runs.
+    dirs = [p.lower() for p in parts[:-1] if p.lower() != own]
     if name in ("setup.py", "setup_helpers.py") and depth == 0 and "!" not in inner:
         return FileClass(FileKind.PYTHON, RunContext.INSTALL, setup_script=name == "setup.py")
     if any(d in NON_RUNTIME_DIRS for d in dirs) or _TEST_FILE.match(name):
