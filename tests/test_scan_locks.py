@@ -328,3 +328,25 @@ def test_a_pipfile_lock_made_by_pipenv_against_the_local_index(
     results = _by_name(report)
     assert results["evilpkg"]["verdict"] == "malicious"
     assert results["goodpkg"]["verdict"] == "clean"
+
+
+def test_a_project_directory_means_its_lock(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evil = "evilpkg-1.0-py3-none-any.whl"
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "app.py").write_text("print('hello')\n")
+    (project / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "hand"\n\n[[packages]]\nname = "evilpkg"\nversion = "1.0"\n'
+        f'wheels = [{{ url = "{index.url}../files/{evil}", hashes = {{ sha256 = "{_sha(index, evil)}" }} }}]\n'
+    )
+    code = main(["scan", "--quiet", "--format", "json", str(project)])
+    captured = capsys.readouterr()
+    assert code == EXIT_FINDINGS
+    assert _by_name(json.loads(captured.out))["evilpkg"]["verdict"] == "malicious"
+    assert "scanning its pylock.toml" in captured.err
+    # --source: the directory's own files, as a package directory.
+    assert main(["scan", "--quiet", "--source", "--format", "json", str(project)]) == EXIT_OK
+    (only,) = json.loads(capsys.readouterr().out)["results"]
+    assert only["target"] == str(project)

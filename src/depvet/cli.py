@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     inputs.add_argument(
         "--env", action="store_true", help="also scan the environment of the Python running depvet"
     )
+    inputs.add_argument(
+        "--source",
+        action="store_true",
+        help="scan a directory's own files even when it holds a lockfile (by default: the lock)",
+    )
     inputs.add_argument("-i", "--index-url", metavar="URL", help="the package index (as pip's --index-url)")
     inputs.add_argument(
         "--extra-index-url", metavar="URL", action="append", default=[], help="more indexes (repeatable)"
@@ -182,7 +187,7 @@ def _scan(args: argparse.Namespace) -> int:
     jobs = args.jobs or default_jobs()
     output_format = OutputFormat(args.format)
     items: list[ArtifactRef | ScanResult] = []
-    for target in targets:
+    for target in targets if args.source else map(_project_lock, targets):
         if _is_input(target):
             items += _input_items(target, args)
         else:
@@ -208,6 +213,30 @@ def _input_kinds() -> list[enum.StrEnum]:
     from depvet.inputs import InputKind
 
     return list(InputKind)
+
+
+# Looked for, in this order, in a directory given as a target (a project checkout).
+PROJECT_LOCKS = ("uv.lock", "pylock.toml", "poetry.lock", "Pipfile.lock")
+
+
+def _project_lock(target: str) -> str:
+    """A project directory's lockfile instead of the directory; anything else unchanged.
+
+    Only lockfiles: a folder with just a pyproject.toml or requirements.txt is more often a
+    package's source tree, scanned as such; name the manifest to resolve it instead.
+    """
+    path = Path(target)
+    if not path.is_dir() or target == "-":
+        return target
+    from depvet.artifacts.installed import find_site_packages
+
+    if find_site_packages(path):
+        return target
+    for name in PROJECT_LOCKS:
+        if (path / name).is_file():
+            _note(f"{target}: scanning its {name} (--source scans the directory's own files)")
+            return str(path / name)
+    return target
 
 
 def _is_input(target: str) -> bool:
