@@ -241,25 +241,39 @@ def test_a_pyproject_without_a_lock_is_resolved_with_wheels_only(
     assert "a lock (uv lock) is better" in captured.err
 
 
-def test_a_dependency_with_only_an_sdist_is_named(
-    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("metadata", "resolved", "said"),
+    [
+        ("2.2", {"buildme", "helperlib"}, "declares its dependencies statically (helperlib>=2)"),
+        ("2.1", {"buildme"}, "does not declare its dependencies statically"),
+    ],
+)
+def test_a_dependency_with_only_an_sdist_is_read_not_built(
+    tmp_path: Path,
+    index: LocalIndex,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    metadata: str,
+    resolved: set[str],
+    said: str,
 ) -> None:
     from demo.builders import write_sdist
 
     monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
-    index.add(
-        "buildme", write_sdist(tmp_path, "buildme", "1.0", {"setup.py": "from setuptools import setup\n"})
-    )
+    pkg_info = f"Metadata-Version: {metadata}\nName: buildme\nVersion: 1.0\nRequires-Dist: helperlib>=2\n\n"
+    setup = "from setuptools import setup\nsetup()\n"
+    index.add("buildme", write_sdist(tmp_path, "buildme", "1.0", {"setup.py": setup, "PKG-INFO": pkg_info}))
     project = tmp_path / "app"
     project.mkdir()
     (project / "pyproject.toml").write_text(
         '[project]\nname = "app"\nversion = "0.1"\ndependencies = ["buildme"]\n'
     )
-    code = main(["scan", "--quiet", str(project / "pyproject.toml"), "-i", index.url])
-    err = capsys.readouterr().err
-    assert code == EXIT_ERROR
-    assert "no wheel for buildme" in err
-    assert "Traceback" not in err
+    code = main(["scan", "--quiet", "--format", "json", str(project / "pyproject.toml"), "-i", index.url])
+    captured = capsys.readouterr()
+    assert code == EXIT_OK
+    assert set(_by_name(json.loads(captured.out))) == resolved
+    assert "buildme 1.0 has only an sdist (scanned, not built)" in captured.err
+    assert said in captured.err
 
 
 def test_env_scans_the_running_interpreters_environment(capsys: pytest.CaptureFixture[str]) -> None:
@@ -350,3 +364,27 @@ def test_a_project_directory_means_its_lock(
     assert main(["scan", "--quiet", "--source", "--format", "json", str(project)]) == EXIT_OK
     (only,) = json.loads(capsys.readouterr().out)["results"]
     assert only["target"] == str(project)
+
+
+def test_an_sdist_only_package_deeper_in_the_tree_is_named(
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from demo.builders import write_sdist
+
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    index.add(
+        "buildme", write_sdist(tmp_path, "buildme", "1.0", {"setup.py": "from setuptools import setup\n"})
+    )
+    index.add(
+        "usesit", write_wheel(tmp_path, "usesit", "1.0", {"usesit/__init__.py": ""}, requires=("buildme",))
+    )
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\ndependencies = ["usesit"]\n'
+    )
+    code = main(["scan", "--quiet", str(project / "pyproject.toml"), "-i", index.url])
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR
+    assert "no wheel for buildme" in err
+    assert "Traceback" not in err

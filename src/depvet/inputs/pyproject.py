@@ -25,8 +25,10 @@ from packaging.utils import canonicalize_name
 from depvet.errors import InputError
 from depvet.inputs._common import display_name
 from depvet.inputs.model import InputKind, LockedPackage, ParsedInput, PinnedFile, SourceKind
+from depvet.inputs.sdistmeta import read_sdist_statically
 
 RESOLVE_SECONDS = 600
+MAX_SDIST_ONLY = 20
 _NO_WHEEL = re.compile(
     r"(?:Could not find a version that satisfies the requirement|No matching distribution found for)"
     r" ([^\s(]+)"
@@ -39,7 +41,8 @@ def parse_pyproject(
     where = display_name(path)
     requirements = _dependencies(text, where)
     notes = [f"{where}: no lock next to it: resolved now with pip, wheels only; a lock (uv lock) is better"]
-    packages = _resolve(requirements, where, index_url, extra_index_urls) if requirements else ()
+    packages, more = _resolve(requirements, where, index_url, extra_index_urls)
+    notes += more
     return ParsedInput(
         path=str(path),
         kind=InputKind.PYPROJECT,
@@ -76,7 +79,40 @@ def _dependencies(text: str, where: str) -> list[str]:
 
 def _resolve(
     requirements: list[str], where: str, index_url: str | None, extra_index_urls: tuple[str, ...]
-) -> tuple[LockedPackage, ...]:
+) -> tuple[tuple[LockedPackage, ...], list[str]]:
+    """pip's resolution; a direct dependency with only an sdist is read statically instead.
+
+    Its sdist is scanned like any pinned file, and the dependencies its PKG-INFO declares
+    statically (Metadata-Version 2.2+, Requires-Dist not dynamic) are resolved in its place.
+    """
+    pending = list(requirements)
+    static: list[LockedPackage] = []
+    notes: list[str] = []
+    for _ in range(MAX_SDIST_ONLY):
+        if not pending:
+            return tuple(static), notes
+        done = _pip_report(pending, where, index_url, extra_index_urls)
+        if done.returncode == 0:
+            return (*_packages(_report(done.stdout, where), where), *static), notes
+        missing = _NO_WHEEL.search(done.stderr)
+        if missing is None:
+            raise InputError(f"{where}: {_failure(done.stderr)}")
+        wanted = _requirement(missing.group(1), where)
+        direct = [
+            r for r in pending if canonicalize_name(Requirement(r).name) == canonicalize_name(wanted.name)
+        ]
+        if not direct:
+            raise InputError(f"{where}: {_failure(done.stderr)}")
+        package, requires, note = read_sdist_statically(wanted, index_url, where)
+        static.append(package)
+        notes.append(note)
+        pending = [r for r in pending if r not in direct] + requires
+    raise InputError(f"{where}: more than {MAX_SDIST_ONLY} dependencies have only an sdist: make a lock")
+
+
+def _pip_report(
+    requirements: list[str], where: str, index_url: str | None, extra_index_urls: tuple[str, ...]
+) -> subprocess.CompletedProcess[str]:
     argv = [
         sys.executable,
         "-m",
@@ -97,18 +133,28 @@ def _resolve(
         argv += ["--extra-index-url", extra]
     argv += ["--", *requirements]
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=RESOLVE_SECONDS, check=False)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=RESOLVE_SECONDS, check=False)
     except FileNotFoundError:
         raise InputError(f"{where}: resolving it needs pip; scan a lock instead") from None
     except subprocess.TimeoutExpired:
         raise InputError(f"{where}: pip did not finish resolving in {RESOLVE_SECONDS} s") from None
-    if done.returncode != 0:
-        raise InputError(f"{where}: {_failure(done.stderr)}")
+
+
+def _report(stdout: str, where: str) -> dict[str, Any]:
     try:
-        report = json.loads(done.stdout)
+        report = json.loads(stdout)
     except json.JSONDecodeError:
         raise InputError(f"{where}: pip's installation report is not JSON") from None
-    return _packages(report, where)
+    if not isinstance(report, dict):
+        raise InputError(f"{where}: pip's installation report is not a JSON object")
+    return report
+
+
+def _requirement(text: str, where: str) -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        raise InputError(f"{where}: pip could not resolve {text!r}") from None
 
 
 def _failure(stderr: str) -> str:
