@@ -171,11 +171,14 @@ def test_unpinned_requirements_are_named_not_skipped(
     tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
 ) -> None:
     requirements = _requirements(tmp_path, index, ["goodpkg==1.0", "-e ./src/thing", "helperlib>=2"])
-    code = main(["scan", "--quiet", str(requirements), "-i", index.url])
-    err = capsys.readouterr().err
+    code = main(["scan", "--quiet", "--format", "json", str(requirements), "-i", index.url])
+    captured = capsys.readouterr()
     assert code == EXIT_OK
-    assert "editable" in err
-    assert "helperlib>=2" in err
+    assert "editable" in captured.err
+    assert "helperlib>=2" in captured.err
+    listed = json.loads(captured.out)["not_scanned"]
+    assert [(n["requirement"], n["line"]) for n in listed] == [("-e ./src/thing", 2), ("helperlib>=2", 3)]
+    assert all(n["input"] == str(requirements) for n in listed)
 
 
 def _tool(name: str) -> str | None:

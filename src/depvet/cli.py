@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NoReturn, assert_never
 
 from depvet import __version__
 from depvet.errors import DepvetError, UsageError
-from depvet.model import ScanResult, Severity, Verdict
+from depvet.model import NotScanned, ScanResult, Severity, Verdict
 
 if TYPE_CHECKING:
     from depvet.artifacts.targets import ArtifactRef
@@ -187,9 +187,10 @@ def _scan(args: argparse.Namespace) -> int:
     jobs = args.jobs or default_jobs()
     output_format = OutputFormat(args.format)
     items: list[ArtifactRef | ScanResult] = []
+    not_scanned: list[NotScanned] = []
     for target in targets if args.source else map(_project_lock, targets):
         if _is_input(target):
-            items += _input_items(target, args)
+            items += _input_items(target, args, not_scanned)
         else:
             items += expand_targets([target])
     from depvet.report.progress import progress_reporter
@@ -200,7 +201,7 @@ def _scan(args: argparse.Namespace) -> int:
         else:
             with _result_cache() as cache:
                 results = scan_all(items, jobs=jobs, on_result=on_result, cache=cache)
-    text = _render(results, output_format, Severity(args.min_severity), args.output)
+    text = _render(results, output_format, Severity(args.min_severity), args.output, not_scanned)
     _write(text, args.output)
     for result in results:
         if result.verdict is Verdict.ERROR:
@@ -251,7 +252,9 @@ def _is_input(target: str) -> bool:
     return not path.name.lower().endswith((".whl", ".egg", *SDIST_SUFFIXES))
 
 
-def _input_items(target: str, args: argparse.Namespace) -> list[ArtifactRef | ScanResult]:
+def _input_items(
+    target: str, args: argparse.Namespace, not_scanned: list[NotScanned]
+) -> list[ArtifactRef | ScanResult]:
     """The pinned releases of a lockfile, fetched (or found in the cache) and ready to scan."""
     from depvet.artifacts.cache import ArtifactCache, user_cache_dir
     from depvet.artifacts.download import download_all
@@ -269,6 +272,7 @@ def _input_items(target: str, args: argparse.Namespace) -> list[ArtifactRef | Sc
     plan = plan_fetches(parsed, config, SimpleIndexClient(), all_artifacts=args.all_artifacts)
     for note in plan.notes:
         _note(note)
+    not_scanned += plan.not_scanned
     with progress_bar(len(plan.requests), enabled=not args.quiet, verb="fetching") as advance:
         downloads = download_all(
             plan.requests, ArtifactCache(user_cache_dir()), on_done=lambda done: advance(done.request.label)
@@ -308,13 +312,17 @@ def _note(message: str) -> None:
 
 
 def _render(
-    results: list[ScanResult], output_format: OutputFormat, min_severity: Severity, output: Path | None
+    results: list[ScanResult],
+    output_format: OutputFormat,
+    min_severity: Severity,
+    output: Path | None,
+    not_scanned: Sequence[NotScanned] = (),
 ) -> str:
     match output_format:
         case OutputFormat.JSON:
             from depvet.report import json_report
 
-            return json_report.render(results)
+            return json_report.render(results, not_scanned)
         case OutputFormat.SARIF:
             from depvet.report import sarif
 

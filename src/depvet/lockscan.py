@@ -20,7 +20,7 @@ from depvet.artifacts.simpleindex import IndexFile, SimpleIndexClient, find_rele
 from depvet.artifacts.targets import ArtifactRef
 from depvet.errors import DepvetError
 from depvet.inputs import LockedPackage, ParsedInput, PinnedFile, SourceKind
-from depvet.model import ArtifactKind, InputOrigin, ScanResult, Verdict
+from depvet.model import ArtifactKind, InputOrigin, NotScanned, ScanResult, Verdict
 
 
 @dataclass
@@ -28,7 +28,8 @@ class Plan:
     requests: list[DownloadRequest] = field(default_factory=list)
     origins: dict[str, InputOrigin] = field(default_factory=dict)  # request label -> origin
     problems: list[ScanResult] = field(default_factory=list)  # releases that cannot be fetched
-    notes: list[str] = field(default_factory=list)  # what is not scanned and why
+    notes: list[str] = field(default_factory=list)  # what the user should know, one line each
+    not_scanned: list[NotScanned] = field(default_factory=list)
 
 
 def plan_fetches(
@@ -42,15 +43,15 @@ def plan_fetches(
     for unpinned in parsed.unpinned:
         where = f"{parsed.path}:{unpinned.line}" if unpinned.line else parsed.path
         plan.notes.append(f"{where}: {unpinned.text}: {unpinned.reason}: not scanned")
+        plan.not_scanned.append(NotScanned(parsed.path, unpinned.text, unpinned.reason, unpinned.line))
     ranks = _tag_ranks()
     for package in parsed.packages:
         origin = InputOrigin(parsed.path, package.name, package.version, package.parents)
         label = f"{package.name}=={package.version}"
         if package.source is not SourceKind.REGISTRY or package.version is None:
-            plan.notes.append(
-                f"{parsed.path}: {package.name}: {package.source.value} source, not a release on an "
-                "index: not scanned"
-            )
+            reason = f"{package.source.value} source, not a release on an index"
+            plan.notes.append(f"{parsed.path}: {package.name}: {reason}: not scanned")
+            plan.not_scanned.append(NotScanned(parsed.path, package.name, reason, package.line))
             continue
         try:
             files = _release_files(package, parsed, config, client, all_artifacts=all_artifacts, ranks=ranks)

@@ -136,6 +136,16 @@ class InputOrigin:
 
 
 @dataclass(frozen=True, slots=True)
+class NotScanned:
+    """A requirement of an input that names no release to fetch (a URL, VCS, editable, range)."""
+
+    input_path: str
+    requirement: str
+    reason: str
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ScanResult:
     target: str
     name: str | None

@@ -14,7 +14,7 @@ from depvet.model import Category, Finding, RunContext, ScanResult, Severity, Ve
 from depvet.report import json_report
 from depvet.scanning import expand_targets, scan_all
 
-TOP_KEYS = {"schema_version", "tool", "results"}
+TOP_KEYS = {"schema_version", "tool", "results", "not_scanned"}
 TOOL_KEYS = {"name", "version"}
 RESULT_KEYS = {
     "target",

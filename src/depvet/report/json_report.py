@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from depvet import __version__
-from depvet.model import Finding, InputOrigin, ScanResult
+from depvet.model import Finding, InputOrigin, NotScanned, ScanResult
 
 SCHEMA_VERSION = 2
 
@@ -48,11 +48,15 @@ def origin_to_dict(origin: InputOrigin) -> dict[str, Any]:
     }
 
 
-def render(results: Sequence[ScanResult]) -> str:
+def render(results: Sequence[ScanResult], not_scanned: Sequence[NotScanned] = ()) -> str:
     document = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "depvet", "version": __version__},
         "results": [result_to_dict(r) for r in results],
+        "not_scanned": [
+            {"input": n.input_path, "requirement": n.requirement, "reason": n.reason, "line": n.line}
+            for n in not_scanned
+        ],
     }
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     # A lone surrogate (an undecodable byte in a file name) becomes a JSON escape, keeping UTF-8 valid.
