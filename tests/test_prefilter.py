@@ -71,6 +71,9 @@ def test_the_automaton_finds_exactly_what_substring_search_finds(text: str) -> N
     fast = sorted(_AutomatonIndex(tokens).find_all(text))
     slow = sorted(_SubstringIndex(tokens).find_all(text))
     assert fast == slow
+    assert (
+        _AutomatonIndex(tokens).contains_any(text) == _SubstringIndex(tokens).contains_any(text) == bool(slow)
+    )
 
 
 def test_strong_lines_only_keeps_line_numbers(prefilter: Prefilter) -> None:

@@ -169,3 +169,14 @@ def test_a_member_cut_short_is_an_error() -> None:
 
 def test_an_all_zero_tar_is_empty() -> None:
     assert list_members(b"\x00" * 10240).members == ()
+
+
+def test_an_old_tar_with_a_signed_checksum_is_read() -> None:
+    raw = bytearray(_build([("pkg/caf\u00e9.py", "file", b"x = 1\n")], tarfile.USTAR_FORMAT))
+    header = raw[:512]
+    header[148:156] = b" " * 8
+    signed = sum(b if b < 128 else b - 256 for b in header)
+    assert signed != sum(header)  # the name's UTF-8 bytes are over 127
+    raw[148:156] = f"{signed:06o}\x00 ".encode()
+    (member,) = list_members(bytes(raw)).members
+    assert member.name == "pkg/caf\u00e9.py"

@@ -168,7 +168,7 @@ class _Located:
         Text rules look only at these lines: a minified bundle or a generated module has
         hundreds of thousands of lines and a handful worth a regular expression.
         """
-        lower = self._lower_text()
+        lower = self.lower_text()
         found: set[int] = set()
         for start, _ in hint_index(tuple(hints)).find_all(lower):
             found.add(self.line_of(start))
@@ -176,7 +176,8 @@ class _Located:
                 break
         return found
 
-    def _lower_text(self) -> str:
+    def lower_text(self) -> str:
+        """The text in lower case, offsets unchanged; computed once."""
         if self._lower is None:
             lower = self.text.lower()
             # Some characters lower-case to two: keep offsets exact.

@@ -235,6 +235,10 @@ class TokenIndex(Protocol):
         """(start, token) of every occurrence of every token, overlapping ones included."""
         ...
 
+    def contains_any(self, text: str) -> bool:
+        """Whether any token occurs in ``text``; stops at the first."""
+        ...
+
 
 # Characters by how often they occur in Python source (measured on the popular packages).
 # pyahocorasick finds a node's child by a linear search in insertion order, so tokens whose
@@ -262,12 +266,18 @@ class _AutomatonIndex:
     def find_all(self, text: str) -> list[tuple[int, str]]:
         return [(end - len(token) + 1, token) for end, token in self._automaton.iter(text)]
 
+    def contains_any(self, text: str) -> bool:
+        return next(self._automaton.iter(text), None) is not None
+
 
 class _SubstringIndex:
     """The same answers with substring searches, where pyahocorasick cannot be installed."""
 
     def __init__(self, tokens: Sequence[str]) -> None:
         self._tokens = tuple(tokens)
+
+    def contains_any(self, text: str) -> bool:
+        return any(token in text for token in self._tokens)
 
     def find_all(self, text: str) -> list[tuple[int, str]]:
         find = text.find

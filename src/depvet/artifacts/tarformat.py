@@ -185,9 +185,10 @@ def _valid_checksum(header: bytes) -> bool:
         return False
     blanked = header[:148] + _SPACES + header[156:]
     unsigned = sum(blanked)
+    if expected == unsigned:
+        return True
     # Some old tars summed signed bytes; tarfile accepts both.
-    signed = unsigned - 256 * sum(1 for byte in blanked if byte > 127)
-    return expected in (unsigned, signed)
+    return expected == unsigned - 256 * sum(1 for byte in blanked if byte > 127)
 
 
 def _number(field: bytes, offset: int) -> int:

@@ -22,7 +22,7 @@ from typing import ClassVar
 
 from depvet.analysis.capabilities import PATH_JOINERS
 from depvet.analysis.decode import PROCESS_NAMES
-from depvet.analysis.detector import Cap, Detector, PyContext, TextContext, short
+from depvet.analysis.detector import Cap, Detector, PyContext, TextContext, hint_index, short
 from depvet.analysis.files import FileKind
 from depvet.analysis.pyfacts import CallSite, Scope, ScopeKind
 from depvet.model import Category, RunContext, Severity
@@ -1534,8 +1534,7 @@ _GATE_TOKENS = (
 
 def wants_module(ctx: PyContext) -> bool:
     """Whether a module could hold a secret read: a token in its text or computed strings."""
-    text = ctx.text.lower()
-    return any(token in text for token in _GATE_TOKENS) or bool(ctx.marks_of(Cap.DECODE))
+    return hint_index(_GATE_TOKENS).contains_any(ctx.lower_text()) or bool(ctx.marks_of(Cap.DECODE))
 
 
 def _path_part_tokens(*folders: str) -> tuple[str, ...]:
