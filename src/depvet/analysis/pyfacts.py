@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 import enum
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,8 +79,9 @@ class Scope:
     params: tuple[str, ...] = ()
     node: ast.AST | None = None
 
-    @property
+    @functools.cached_property
     def qualname(self) -> str:
+        """Dotted name inside the module; a scope's name and parents never change once made."""
         parts: list[str] = []
         scope: Scope | None = self
         while scope is not None and scope.kind is not ScopeKind.MODULE:
