@@ -109,7 +109,7 @@ def _index_files(
 ) -> list[IndexFile]:
     indexes = [package.index_url] if package.index_url else [*parsed.index_urls[:1]] or [config.index_url]
     indexes += [*parsed.extra_index_urls, *config.extra_index_urls]
-    last: DepvetError | None = None
+    problems: list[str] = []
     assert package.version is not None
     for index_url in dict.fromkeys(indexes):
         try:
@@ -117,12 +117,12 @@ def _index_files(
                 client.project_files(index_url, package.name), package.name, package.version
             )
         except DepvetError as exc:
-            last = exc
+            problems.append(str(exc))  # every index's answer: an unreachable one must not hide
             continue
         if files:
             return files
-    if last is not None:
-        raise last
+    if problems:
+        raise DepvetError("; ".join(problems))
     return []
 
 
