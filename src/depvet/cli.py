@@ -247,9 +247,9 @@ def _is_input(target: str) -> bool:
     path = Path(target)
     if not path.is_file():
         return False
-    from depvet.artifacts.targets import SDIST_SUFFIXES
+    from depvet.artifacts.targets import artifact_kind_of
 
-    return not path.name.lower().endswith((".whl", ".egg", *SDIST_SUFFIXES))
+    return artifact_kind_of(path.name) is None
 
 
 def _input_items(

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from packaging.tags import Tag, sys_tags
-from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from depvet.artifacts.download import DownloadRequest, DownloadResult, DownloadStatus
 from depvet.artifacts.indexconfig import IndexConfig
-from depvet.artifacts.simpleindex import IndexFile, SimpleIndexClient, find_release_files
-from depvet.artifacts.targets import ArtifactRef
+from depvet.artifacts.simpleindex import IndexFile, SimpleIndexClient, find_release_files, release_of
+from depvet.artifacts.targets import ArtifactRef, artifact_kind_of
 from depvet.errors import DepvetError
 from depvet.inputs import LockedPackage, ParsedInput, PinnedFile, SourceKind
 from depvet.model import ArtifactKind, InputOrigin, NotScanned, ScanResult, Verdict
@@ -144,7 +144,7 @@ def _choose(files: Sequence[PinnedFile], ranks: dict[Tag, int]) -> list[PinnedFi
             rank = min((ranks[t] for t in tags if t in ranks), default=None)
             if rank is not None and (best is None or rank < best[0]):
                 best = (rank, pinned)
-        elif sdist is None and _is_sdist(name):
+        elif sdist is None and release_of(name) is not None:
             sdist = pinned
     if best is not None:
         return [best[1]]
@@ -152,16 +152,6 @@ def _choose(files: Sequence[PinnedFile], ranks: dict[Tag, int]) -> list[PinnedFi
         return [sdist]
     # Nothing installs here (wheels for other platforms only): scan the first one listed.
     return list(files[:1])
-
-
-def _is_sdist(name: str) -> bool:
-    from packaging.utils import parse_sdist_filename
-
-    try:
-        parse_sdist_filename(name)
-    except InvalidSdistFilename:
-        return False
-    return True
 
 
 def _problem(label: str, origin: InputOrigin, message: str) -> ScanResult:
@@ -180,7 +170,7 @@ def downloaded_refs(plan: Plan, results: Sequence[DownloadResult]) -> list[Artif
         if result.status in fetched and result.path is not None:
             # A file that differs from the lock is scanned too: DV810 says so, and its own
             # findings show what would have been installed.
-            kind = ArtifactKind.WHEEL if request.filename.endswith(".whl") else ArtifactKind.SDIST
+            kind = artifact_kind_of(request.filename) or ArtifactKind.SDIST
             ref = ArtifactRef(
                 request.label,
                 str(result.path),

@@ -621,13 +621,14 @@ def find_release_files(files: list[IndexFile], name: str, version: str) -> list[
     project = canonicalize_name(name)
     picked: list[IndexFile] = []
     for file in files:
-        parsed = _name_and_version(file.filename)
+        parsed = release_of(file.filename)
         if parsed is not None and parsed[0] == project and parsed[1] == wanted:
             picked.append(file)
     return picked
 
 
-def _name_and_version(filename: str) -> tuple[str, Version] | None:
+def release_of(filename: str) -> tuple[str, Version] | None:
+    """(normalised project name, version) of a wheel or sdist file name; None for anything else."""
     lower = filename.lower()
     try:
         if lower.endswith(".whl"):

@@ -50,6 +50,16 @@ class OpenedArtifact:
     names: list[str] = field(default_factory=list)  # member paths, when known before reading
 
 
+def artifact_kind_of(name: str) -> ArtifactKind | None:
+    """WHEEL or SDIST for a file name that is one (eggs are read like sdists); None otherwise."""
+    lower = name.lower()
+    if lower.endswith(".whl"):
+        return ArtifactKind.WHEEL
+    if lower.endswith((*SDIST_SUFFIXES, ".egg")):
+        return ArtifactKind.SDIST
+    return None
+
+
 def expand_target(target: str) -> list[ArtifactRef]:
     """The artifacts a target names: one for a file or package directory, one per distribution for an env."""
     path = Path(target)
@@ -60,14 +70,13 @@ def expand_target(target: str) -> list[ArtifactRef]:
         if sites:
             return _environment_refs(target, sites)
         return [ArtifactRef(target, str(path), ArtifactKind.DIRECTORY)]
+    kind = artifact_kind_of(path.name)
+    if kind is not None:
+        return [ArtifactRef(target, str(path), kind)]
     lower = path.name.lower()
-    if lower.endswith(".whl"):
-        return [ArtifactRef(target, str(path), ArtifactKind.WHEEL)]
-    if lower.endswith(SDIST_SUFFIXES) or lower.endswith(".egg"):
-        return [ArtifactRef(target, str(path), ArtifactKind.SDIST)]
     if lower.startswith(LOCKFILE_NAMES) or lower.endswith((".lock", ".txt", ".toml")):
         raise InputError(
-            f"{target}: lockfiles and requirement files are not supported by this version of scan"
+            f"{target}: a lockfile or requirements file, not an artifact: read it with depvet.inputs"
         )
     raise InputError(
         f"{target}: not a wheel, sdist (.tar.gz, .tgz, .tar.bz2, .zip), package directory or environment"

@@ -23,7 +23,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from depvet.errors import InputError
-from depvet.inputs._common import display_name
+from depvet.inputs._common import ParentIndex, display_name, filename_of
 from depvet.inputs.model import InputKind, LockedPackage, ParsedInput, PinnedFile, SourceKind
 from depvet.inputs.sdistmeta import read_sdist_statically
 
@@ -172,7 +172,7 @@ def _packages(report: dict[str, Any], where: str) -> tuple[LockedPackage, ...]:
     items = report.get("install")
     if not isinstance(items, list):
         raise InputError(f"{where}: pip's installation report has no 'install' list")
-    requires: dict[str, list[str]] = {}
+    parents = ParentIndex()
     found: list[tuple[str, str, PinnedFile]] = []
     for item in items:
         metadata = item.get("metadata", {})
@@ -181,13 +181,9 @@ def _packages(report: dict[str, Any], where: str) -> tuple[LockedPackage, ...]:
         if not (isinstance(name, str) and isinstance(version, str) and isinstance(url, str)):
             raise InputError(f"{where}: pip's installation report misses a name, version or URL")
         sha256 = info.get("archive_info", {}).get("hashes", {}).get("sha256")
-        filename = url.rsplit("/", 1)[-1].split("#", 1)[0]
-        found.append((name, version, PinnedFile(filename, url, sha256)))
-        requires[canonicalize_name(name)] = [_requirement_name(r) for r in metadata.get("requires_dist", [])]
-    parents: dict[str, list[str]] = {}
-    for name, _, _ in found:
-        for child in requires.get(canonicalize_name(name), []):
-            parents.setdefault(child, []).append(name)
+        found.append((name, version, PinnedFile(filename_of(url), url, sha256)))
+        for requirement in metadata.get("requires_dist", []):
+            parents.add(_requirement_name(requirement), name)
     return tuple(
         LockedPackage(
             name=name,
@@ -195,7 +191,7 @@ def _packages(report: dict[str, Any], where: str) -> tuple[LockedPackage, ...]:
             files=(pinned,),
             index_url=None,
             source=SourceKind.REGISTRY,
-            parents=tuple(parents.get(canonicalize_name(name), [])),
+            parents=parents.of(name),
             line=None,
             markers=None,
         )

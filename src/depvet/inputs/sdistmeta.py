@@ -12,13 +12,13 @@ from email.parser import HeaderParser
 
 from packaging.markers import UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from depvet.artifacts.cache import ArtifactCache, user_cache_dir
 from depvet.artifacts.download import DownloadRequest, DownloadStatus, download_all
 from depvet.artifacts.indexconfig import DEFAULT_INDEX_URL
-from depvet.artifacts.simpleindex import IndexFile, SimpleIndexClient
+from depvet.artifacts.simpleindex import IndexFile, SimpleIndexClient, release_of
 from depvet.artifacts.targets import ArtifactRef, open_artifact
 from depvet.errors import DepvetError, InputError
 from depvet.inputs.model import LockedPackage, PinnedFile, SourceKind
@@ -69,15 +69,13 @@ def _newest_sdist(files: list[IndexFile], requirement: Requirement) -> tuple[Ver
     best: tuple[Version, IndexFile] | None = None
     wanted = canonicalize_name(requirement.name)
     for found in files:
-        if found.yanked:
+        release = (
+            None if found.yanked or found.filename.lower().endswith(".whl") else release_of(found.filename)
+        )
+        if release is None or release[0] != wanted:
             continue
-        try:
-            name, version = parse_sdist_filename(found.filename)
-        except InvalidSdistFilename:
-            continue
-        if name != wanted or not requirement.specifier.contains(version, prereleases=None):
-            continue
-        if best is None or version > best[0]:
+        version = release[1]
+        if requirement.specifier.contains(version, prereleases=None) and (best is None or version > best[0]):
             best = (version, found)
     return best
 
