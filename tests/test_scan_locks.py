@@ -154,13 +154,9 @@ def test_a_release_missing_from_the_index_is_an_error(
 
 
 def test_an_index_that_is_down_is_an_error_not_a_clean_scan(
-    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], dead_url: str
 ) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/simple/"
+    dead = f"{dead_url}/simple/"
     requirements = _requirements(tmp_path, index, ["goodpkg==1.0"])
     code, report = _scan_json(str(requirements), "-i", dead, capsys=capsys)
     assert code == EXIT_ERROR
