@@ -243,9 +243,11 @@ class PyContext(_Located):
         evaluator: StaticEvaluator,
         sink: Sink,
         marks: list[Mark],
+        line_starts: list[int] | None = None,
     ) -> None:
         self.file = file
         self.text = text
+        self._line_starts = line_starts  # the prefilter's, when it already split this text
         self.facts = facts
         self.evaluator = evaluator
         self.sink = sink

@@ -288,7 +288,8 @@ class ArtifactScan:
         # setup.py, decoded payloads and .pth code are small and all suspect: walk them whole.
         whole = force or info.layer > 0 or info.setup_script
         hot = None if whole or screen is None else screen.hot_lines()
-        parsed, extents = _parse(text, hot, info, None if screen is None else screen.line_starts())
+        starts = None if screen is None else screen.line_starts()
+        parsed, extents = _parse(text, hot, info, starts)
         if parsed is None:
             if len(text) > MAX_PARSE_BYTES:
                 self.incomplete.append(
@@ -305,7 +306,7 @@ class ArtifactScan:
             extents=extents,
         )
         evaluator = StaticEvaluator(resolver(facts), facts.binding)
-        ctx = PyContext(info, text, facts, evaluator, self.sink, self.marks)
+        ctx = PyContext(info, text, facts, evaluator, self.sink, self.marks, starts)
         ctx.payloads = find_payloads(ctx)
         tag_calls(ctx)
         self._dispatch(ctx, deadline)
