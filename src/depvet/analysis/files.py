@@ -127,6 +127,11 @@ def package_dirs(names: list[str]) -> frozenset[str]:
     return frozenset(n.rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py"))
 
 
+def path_parts(path: str) -> list[str]:
+    """The folders and name of a member path, through nested archives (``a.zip!b/c.py``)."""
+    return [p for p in path.replace("!", "/").split("/") if p]
+
+
 def classify(
     path: str,
     head: bytes,
@@ -141,7 +146,7 @@ def classify(
     only when someone runs it. ``own`` is the distribution's import name (``my_pkg``).
     """
     inner = path.rsplit("!", 1)[-1]
-    parts = [p for p in path.replace("!", "/").split("/") if p]
+    parts = path_parts(path)
     name = parts[-1] if parts else path
     lower = name.lower()
     suffix = lower[lower.rfind(".") :] if "." in lower else ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from depvet.analysis.files import NON_RUNTIME_DIRS
+from depvet.analysis.files import NON_RUNTIME_DIRS, path_parts
 
 _IMPORT = re.compile(
     r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(?:\(([^)]*)\)|([^\n#;]+))|import[ \t]+([^\n#;]+))",
@@ -25,7 +25,7 @@ IMPORT_MARK = "import "
 
 def module_parts(path: str) -> tuple[str, ...]:
     """A file's path as module components: ``a/tests/__init__.py`` is ``("a", "tests")``."""
-    parts = [p for p in path.replace("!", "/").split("/") if p]
+    parts = path_parts(path)
     if not parts or not parts[-1].endswith(".py"):
         return ()
     parts[-1] = parts[-1][:-3]
@@ -91,8 +91,7 @@ def _dotted(text: str) -> str:
 
 
 def _package_of(path: str) -> tuple[str, ...]:
-    parts = [p for p in path.replace("!", "/").split("/") if p]
-    return tuple(parts[:-1])
+    return tuple(path_parts(path)[:-1])
 
 
 def _absolute(source: str, package: tuple[str, ...]) -> tuple[str, ...] | None:

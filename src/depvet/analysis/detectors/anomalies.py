@@ -7,7 +7,7 @@ from typing import ClassVar
 from packaging.utils import canonicalize_name
 
 from depvet.analysis.detector import ArtifactContext, Detector
-from depvet.analysis.files import NON_RUNTIME_DIRS
+from depvet.analysis.files import NON_RUNTIME_DIRS, path_parts
 from depvet.model import ArtifactKind, Category, IssueKind, RunContext, Severity
 from depvet.rules import MATCHING, Example, Rule
 
@@ -344,6 +344,4 @@ def _escapes(path: str, detail: str) -> bool:
 
 
 def _non_runtime(path: str) -> bool:
-    from depvet.analysis.files import NON_RUNTIME_DIRS
-
-    return any(part.lower() in NON_RUNTIME_DIRS for part in path.replace("!", "/").split("/")[:-1])
+    return any(part.lower() in NON_RUNTIME_DIRS for part in path_parts(path)[:-1])
