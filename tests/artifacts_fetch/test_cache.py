@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from depvet.artifacts.cache import ArtifactCache, normalize_sha256, safe_filename, user_cache_dir
-from depvet.errors import ArtifactError
 
 DATA = b"wheel bytes"
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -100,23 +99,18 @@ def test_normalize_sha256_drops_a_prefix() -> None:
     assert normalize_sha256(f"sha256={SHA}") == SHA
 
 
-def test_put_stream_verifies_before_storing(tmp_path: Path) -> None:
-    cache = ArtifactCache(tmp_path / "cache")
-
-    stored = cache.put_stream([b"wheel ", b"bytes"], "goodpkg-1.0.tar.gz", expected_sha256=SHA)
-    assert stored.read_bytes() == DATA
-
-    with pytest.raises(ArtifactError, match=f"expected sha256 {'0' * 64}, got {SHA}"):
-        cache.put_stream([DATA], "other-1.0.tar.gz", expected_sha256="0" * 64)
-    assert cache.count() == 1
-    assert list(cache.staging_dir.iterdir()) == []
+def _store(cache: ArtifactCache, data: bytes, filename: str) -> Path:
+    """What a download does: stage the bytes, then move them in under their hash."""
+    staged = cache.temp_path()
+    staged.write_bytes(data)
+    return cache.store(staged, hashlib.sha256(data).hexdigest(), filename)
 
 
 def test_size_count_clear(tmp_path: Path) -> None:
     root = tmp_path / "cache"
     cache = ArtifactCache(root)
-    cache.put_stream([DATA], "a-1.0.tar.gz")
-    cache.put_stream([b"other"], "b-1.0.tar.gz")
+    _store(cache, DATA, "a-1.0.tar.gz")
+    _store(cache, b"other", "b-1.0.tar.gz")
     root.joinpath("config.toml").write_text("keep me", encoding="utf-8")
 
     assert (cache.count(), cache.size_bytes()) == (2, len(DATA) + len(b"other"))

@@ -9,14 +9,13 @@ into a single harmless path component before it touches the file system.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import re
 import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from depvet.errors import ArtifactError
@@ -127,23 +126,6 @@ class ArtifactCache:
                 raise
             self._copy_in(temp_path, final)
         return final
-
-    def put_stream(self, chunks: Iterable[bytes], filename: str, expected_sha256: str | None = None) -> Path:
-        """Store the bytes of ``chunks`` under their sha256; with ``expected_sha256``, only if it matches."""
-        expected = normalize_sha256(expected_sha256) if expected_sha256 is not None else None
-        temp = self.temp_path()
-        try:
-            digest = hashlib.sha256()
-            with temp.open("wb") as out:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    out.write(chunk)
-            actual = digest.hexdigest()
-            if expected is not None and actual != expected:
-                raise ArtifactError(f"{filename}: expected sha256 {expected}, got {actual}")
-            return self.store(temp, actual, filename)
-        finally:
-            temp.unlink(missing_ok=True)
 
     def size_bytes(self) -> int:
         return sum(size for _, size in self._artifact_files())
