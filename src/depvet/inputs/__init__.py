@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from depvet.errors import InputError, UsageError
-from depvet.inputs._common import STDIN, display_name, read_text
-from depvet.inputs.cyclonedx import parse_cyclonedx
-from depvet.inputs.detect import detect_kind
 from depvet.inputs.model import (
     InputKind,
     LockedPackage,
@@ -18,12 +16,6 @@ from depvet.inputs.model import (
     SourceKind,
     Unpinned,
 )
-from depvet.inputs.pipfilelock import parse_pipfile_lock
-from depvet.inputs.poetrylock import parse_poetry_lock
-from depvet.inputs.pylock import parse_pylock
-from depvet.inputs.pyproject import parse_pyproject
-from depvet.inputs.requirements import parse_requirements
-from depvet.inputs.uvlock import parse_uv_lock
 
 __all__ = [
     "InputKind",
@@ -36,14 +28,33 @@ __all__ = [
     "parse_input",
 ]
 
-_PARSERS: dict[InputKind, Callable[[str, Path], ParsedInput]] = {
-    InputKind.REQUIREMENTS: parse_requirements,
-    InputKind.PYLOCK: parse_pylock,
-    InputKind.UV_LOCK: parse_uv_lock,
-    InputKind.POETRY_LOCK: parse_poetry_lock,
-    InputKind.PIPFILE_LOCK: parse_pipfile_lock,
-    InputKind.CYCLONEDX: parse_cyclonedx,
-}
+
+# The parsers are imported on first use: the command line builds its --input-type choices from
+# InputKind at every start, and the pyproject resolver brings in the HTTP client.
+@cache
+def _parsers() -> dict[InputKind, Callable[[str, Path], ParsedInput]]:
+    from depvet.inputs.cyclonedx import parse_cyclonedx
+    from depvet.inputs.pipfilelock import parse_pipfile_lock
+    from depvet.inputs.poetrylock import parse_poetry_lock
+    from depvet.inputs.pylock import parse_pylock
+    from depvet.inputs.requirements import parse_requirements
+    from depvet.inputs.uvlock import parse_uv_lock
+
+    return {
+        InputKind.REQUIREMENTS: parse_requirements,
+        InputKind.PYLOCK: parse_pylock,
+        InputKind.UV_LOCK: parse_uv_lock,
+        InputKind.POETRY_LOCK: parse_poetry_lock,
+        InputKind.PIPFILE_LOCK: parse_pipfile_lock,
+        InputKind.CYCLONEDX: parse_cyclonedx,
+    }
+
+
+def detect_kind(path: Path, text: str) -> InputKind:
+    """The format of ``path`` from its name, else its content; InputError when neither says."""
+    from depvet.inputs.detect import detect_kind as detect
+
+    return detect(path, text)
 
 
 def parse_input(
@@ -60,12 +71,16 @@ def parse_input(
     with the input raises InputError with a one-line message naming the file. The index
     arguments are for a ``pyproject.toml``, which pip resolves against them.
     """
+    from depvet.inputs._common import STDIN, display_name, read_text
+
     if text is None:
         text = _read_stdin() if str(path) == STDIN else read_text(path, display_name(path))
     found = _kind(kind) if kind is not None else detect_kind(path, text)
     if found is InputKind.PYPROJECT:
+        from depvet.inputs.pyproject import parse_pyproject
+
         return parse_pyproject(text, path, index_url=index_url, extra_index_urls=extra_index_urls)
-    return _PARSERS[found](text, path)
+    return _parsers()[found](text, path)
 
 
 def _kind(kind: str) -> InputKind:
