@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from demo.builders import Files, Links, write_sdist, write_site_packages, write_tree, write_wheel
@@ -37,6 +39,12 @@ def dead_url() -> str:
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Scans through the CLI cache downloads and results: never in the user's own cache."""
     monkeypatch.setenv("DEPVET_CACHE_DIR", str(tmp_path_factory.mktemp("depvet-cache")))
+
+
+@pytest.fixture(autouse=True)
+def _private_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The advisory database of each test is its own (empty until the test imports records)."""
+    monkeypatch.setenv("DEPVET_DATA_DIR", str(tmp_path_factory.mktemp("depvet-data")))
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +95,44 @@ def scan_files(tmp_path: Path, ruleset: Ruleset) -> ScanFiles:
 
 def rule_ids(result: ScanResult) -> set[str]:
     return {f.rule_id for f in result.findings}
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``depvet ARGS`` in this process: (exit code, stdout, stderr)."""
+    from depvet.cli import main
+
+    capsys.readouterr()
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+CheckFiles = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def check_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> CheckFiles:
+    """Write a lockfile (and OSV records under ``osv/``, imported first) and ``depvet check`` it.
+
+    Returns the JSON report; ``check_files({"requirements.txt": "..."}, "requirements.txt", "--vulns")``.
+    """
+    counter = iter(range(10_000))
+
+    def check(files: dict[str, str], target: str, *args: str) -> dict[str, Any]:
+        where = tmp_path / f"c{next(counter)}"
+        for name, text in files.items():
+            (where / name).parent.mkdir(parents=True, exist_ok=True)
+            (where / name).write_text(text, encoding="utf-8")
+        if (where / "osv").is_dir():
+            code, out, err = run_cli(["db", "update", "--from", str(where / "osv"), "-q"], capsys)
+            assert code == 0, err
+        code, out, err = run_cli(["check", str(where / target), "--format", "json", "-q", *args], capsys)
+        assert code in (0, 1), err
+        document: dict[str, Any] = json.loads(out)
+        return document
+
+    return check
+
+
+def check_rule_ids(document: dict[str, Any]) -> set[str]:
+    return {f["rule_id"] for r in document["results"] for f in r["findings"]}

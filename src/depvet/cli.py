@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import enum
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, assert_never
 
+from packaging.utils import canonicalize_name
+
 from depvet import __version__
-from depvet.errors import DepvetError, UsageError
+from depvet.errors import DepvetError, InputError, UsageError
 from depvet.model import NotScanned, ScanResult, Severity, Verdict
 
 if TYPE_CHECKING:
+    from depvet.advisories.store import AdvisoryStore
     from depvet.artifacts.targets import ArtifactRef
+    from depvet.checking import CheckOptions, Release, UploadTimes
     from depvet.resultcache import ResultCache
 
 EXIT_OK = 0
@@ -119,6 +124,76 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="neither read nor store scan results in the cache"
     )
 
+    _add_check_options(scan)
+
+    check = sub.add_parser(
+        "check",
+        help="are the releases a lock or environment names known-bad? (offline, no downloads)",
+        description=(
+            "Check every release that lockfiles, requirements, SBOMs, environments or artifact file "
+            "names pin against the known-bad database, and optionally a cooldown and the name check. "
+            "Nothing is downloaded; only --min-age asks the index for upload times the lock lacks."
+        ),
+    )
+    check.add_argument(
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help="uv.lock, pylock.toml, poetry.lock, Pipfile.lock, requirements, CycloneDX SBOM, venv, "
+        "site-packages, a project directory (its lock), a wheel or sdist file name",
+    )
+    check.add_argument("--from-file", metavar="LIST", type=Path, help="read more targets from LIST")
+    check.add_argument(
+        "--format", choices=[f.value for f in OutputFormat], default=OutputFormat.TERMINAL.value
+    )
+    check.add_argument("-o", "--output", metavar="FILE", type=Path, help="write the report to FILE")
+    check.add_argument(
+        "--fail-on",
+        choices=[f.value for f in FailOn],
+        default=FailOn.HIGH.value,
+        help="exit 1 when a finding is at least this severe (default: high)",
+    )
+    check.add_argument(
+        "--min-severity",
+        choices=[s.value for s in Severity],
+        default=Severity.LOW.value,
+        help="lowest severity listed in the terminal report (default: low)",
+    )
+    check.add_argument("-q", "--quiet", action="store_true", help="no progress or notes")
+    check.add_argument(
+        "--input-type", choices=[k.value for k in _input_kinds()], help="the format, when not detected"
+    )
+    check.add_argument(
+        "--env", action="store_true", help="also check the environment of the Python running depvet"
+    )
+    check.add_argument(
+        "-i", "--index-url", metavar="URL", help="the index asked for upload times (--min-age)"
+    )
+    _add_check_options(check)
+
+    db = sub.add_parser(
+        "db",
+        help="update or describe the known-bad and vulnerability database",
+        description="The advisory database (OSV records) that check and scan match releases against.",
+    )
+    db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    update = db_sub.add_parser(
+        "update",
+        help="import OSV records (incremental, atomic)",
+        description="Import the PyPI records of an OSV export zip, a directory of OSV JSON files "
+        "(such as a checkout of ossf/malicious-packages) or a URL. Only changed records are written; "
+        "a failed import leaves the database as it was.",
+    )
+    update.add_argument(
+        "--from",
+        dest="source",
+        metavar="SOURCE",
+        help="zip, directory, .json file or URL (default: OSV's PyPI export)",
+    )
+    update.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    info = db_sub.add_parser("info", help="counts and freshness", description="Counts and freshness.")
+    info.add_argument("--format", choices=["terminal", "json"], default="terminal")
+
     cache = sub.add_parser(
         "cache", help="show or clear the download and results cache", description="The cache."
     )
@@ -130,11 +205,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_check_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "known-bad, cooldown and names",
+        "Releases are matched against the curated tainted releases shipped with depvet and the "
+        "OSV records imported by 'depvet db update'.",
+    )
+    group.add_argument(
+        "--vulns", action="store_true", help="also report known vulnerabilities (as pip-audit does)"
+    )
+    group.add_argument(
+        "--min-age",
+        metavar="AGE",
+        help="report releases uploaded less than AGE ago (7d, 36h, 2w): a cooldown",
+    )
+    group.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="evaluate --min-age at this date or RFC 3339 time instead of now (replay an incident)",
+    )
+    group.add_argument(
+        "--no-name-check",
+        action="store_true",
+        help="do not report names one step from a popular project's",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "scan":
             return _scan(args)
+        if args.command == "check":
+            return _check(args)
+        if args.command == "db":
+            return _db(args)
         if args.command == "rules":
             return _rules(args)
         if args.command == "cache":
@@ -173,6 +278,7 @@ def _read_target_list(path: Path) -> list[str]:
 
 
 def _scan(args: argparse.Namespace) -> int:
+    from depvet.checking import with_check_findings
     from depvet.scanning import default_jobs, expand_targets, scan_all
 
     targets = list(args.targets)
@@ -186,21 +292,28 @@ def _scan(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be 0 (automatic) or more")
     jobs = args.jobs or default_jobs()
     output_format = OutputFormat(args.format)
-    items: list[ArtifactRef | ScanResult] = []
-    not_scanned: list[NotScanned] = []
-    for target in targets if args.source else map(_project_lock, targets):
-        if _is_input(target):
-            items += _input_items(target, args, not_scanned)
-        else:
-            items += expand_targets([target])
-    from depvet.report.progress import progress_reporter
+    options = _check_options(args)
+    with _advisory_store(quiet=args.quiet) as store:
+        items: list[ArtifactRef | ScanResult] = []
+        not_scanned: list[NotScanned] = []
+        from_inputs: dict[tuple[str, str, str], Release] = {}
+        for target in targets if args.source else map(_project_lock, targets):
+            if _is_input(target):
+                items += _input_items(target, args, not_scanned, store, from_inputs)
+            else:
+                items += expand_targets([target])
+        from depvet.report.progress import progress_reporter
 
-    with progress_reporter(total=len(items), enabled=not args.quiet) as on_result:
-        if args.no_cache:
-            results = scan_all(items, jobs=jobs, on_result=on_result)
-        else:
-            with _result_cache() as cache:
-                results = scan_all(items, jobs=jobs, on_result=on_result, cache=cache)
+        with progress_reporter(total=len(items), enabled=not args.quiet) as on_result:
+            if args.no_cache:
+                results = scan_all(items, jobs=jobs, on_result=on_result)
+            else:
+                with _result_cache() as cache:
+                    results = scan_all(items, jobs=jobs, on_result=on_result, cache=cache)
+        results, age_unknown = with_check_findings(
+            results, store, options, from_inputs, upload_times=_upload_times(args)
+        )
+    not_scanned += age_unknown
     text = _render(results, output_format, Severity(args.min_severity), args.output, not_scanned)
     _write(text, args.output)
     for result in results:
@@ -208,6 +321,165 @@ def _scan(args: argparse.Namespace) -> int:
             error = result.error or "could not be scanned"
             _error(error if error.startswith(result.target) else f"{result.target}: {error}")
     return exit_code(results, FailOn(args.fail_on))
+
+
+def _check(args: argparse.Namespace) -> int:
+    from depvet.checking import check_releases
+
+    targets = list(args.targets)
+    if args.from_file is not None:
+        targets += _read_target_list(args.from_file)
+    if args.env:
+        targets.append(sys.prefix)
+    if not targets:
+        raise UsageError("check needs at least one TARGET, --from-file LIST or --env")
+    options = _check_options(args)
+    releases: list[Release] = []
+    not_checked: list[NotScanned] = []
+    for target in map(_project_lock, targets):
+        found, skipped = _releases_of(target, args)
+        releases += found
+        not_checked += skipped
+    with _advisory_store(quiet=args.quiet) as store:
+        results, unknown_age = check_releases(releases, store, options, upload_times=_upload_times(args))
+    not_checked += unknown_age
+    text = _render(
+        results,
+        OutputFormat(args.format),
+        Severity(args.min_severity),
+        args.output,
+        not_checked,
+        verb="checked",
+    )
+    _write(text, args.output)
+    if not args.quiet:
+        for item in not_checked:
+            where = f"{item.input_path}:{item.line}" if item.line else item.input_path
+            _note(f"{where}: {item.requirement}: {item.reason}: not checked")
+    return exit_code(results, FailOn(args.fail_on))
+
+
+def _check_options(args: argparse.Namespace) -> CheckOptions:
+    from depvet.checking import CheckOptions, parse_duration, parse_time
+
+    if args.as_of is not None and args.min_age is None:
+        raise UsageError("--as-of only applies with --min-age")
+    return CheckOptions(
+        vulnerabilities=args.vulns,
+        min_age=parse_duration(args.min_age) if args.min_age is not None else None,
+        as_of=parse_time(args.as_of) if args.as_of is not None else None,
+        name_risk=not args.no_name_check,
+    )
+
+
+def _upload_times(args: argparse.Namespace) -> UploadTimes | None:
+    """Upload times from the --index-url the user gave, else from the configured index."""
+    if not getattr(args, "index_url", None):
+        return None
+    from depvet.checking import index_upload_times
+
+    index_url = args.index_url
+    return lambda releases: index_upload_times(
+        [r if r.index_url else dataclasses.replace(r, index_url=index_url) for r in releases]
+    )
+
+
+def _releases_of(target: str, args: argparse.Namespace) -> tuple[list[Release], list[NotScanned]]:
+    from depvet.checking import release_of_artifact, releases_of_environment, releases_of_input
+
+    path = Path(target)
+    if _is_input(target):
+        from depvet.inputs import InputKind, detect_kind, parse_input
+        from depvet.inputs._common import STDIN, display_name, read_text
+
+        kind = InputKind(args.input_type) if args.input_type else None
+        text = sys.stdin.read() if target == STDIN else read_text(path, display_name(path))
+        if (kind or detect_kind(path, text)) is InputKind.PYPROJECT:
+            raise UsageError(
+                f"{target}: a pyproject.toml pins no releases and check resolves nothing (no network): "
+                "check the project's lockfile, or 'depvet scan' it"
+            )
+        return releases_of_input(parse_input(path, text, kind))
+    if path.is_dir():
+        from depvet.artifacts.installed import is_environment
+
+        if is_environment(path):
+            return releases_of_environment(path)
+        raise InputError(f"{target}: neither an environment nor a project with a lockfile")
+    if path.is_file():
+        release = release_of_artifact(path)
+        if release is None:
+            raise InputError(f"{target}: not a lockfile, requirements file, SBOM, wheel or sdist")
+        return [release], []
+    raise InputError(f"{target}: no such file or directory")
+
+
+@contextlib.contextmanager
+def _advisory_store(*, quiet: bool) -> Iterator[AdvisoryStore | None]:
+    """The database, read-only; None (curated releases only) until the first ``db update``."""
+    from datetime import UTC, datetime, timedelta
+
+    from depvet.advisories.store import AdvisoryStore, default_db_path
+
+    with AdvisoryStore(default_db_path(), readonly=True) as store:
+        if not quiet:
+            info = store.info()
+            if not info.exists:
+                _note(
+                    "no advisory database yet: only the curated tainted releases were matched "
+                    "(run 'depvet db update' for the OSV records)"
+                )
+            elif info.last_update and datetime.now(UTC) - info.last_update > timedelta(days=7):
+                updated = f"{info.last_update:%Y-%m-%d}"
+                _note(f"the advisory database was last updated {updated}: run 'depvet db update'")
+        yield store if store.exists else None
+
+
+def _db(args: argparse.Namespace) -> int:
+    from depvet.advisories.store import AdvisoryStore, default_db_path
+
+    if args.db_command == "info":
+        with AdvisoryStore(default_db_path(), readonly=True) as store:
+            info = store.info()
+        from depvet.advisories.curated import curated_advisories
+        from depvet.report.dbinfo import render_info
+
+        sys.stdout.write(render_info(info, len(curated_advisories()), args.format))
+        return EXIT_OK
+    from depvet.advisories.importer import OSV_PYPI_EXPORT, import_osv
+    from depvet.report.dbinfo import render_import
+
+    source = args.source or OSV_PYPI_EXPORT
+    with AdvisoryStore(default_db_path()) as store, _import_progress(not args.quiet) as on_record:
+        report = import_osv(store, source, on_record=on_record)
+        info = store.info()
+    sys.stdout.write(render_import(report, info))
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _import_progress(enabled: bool) -> Iterator[Callable[[int, int | None], None] | None]:
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=None)
+
+        def advance(done: int, total: int | None) -> None:
+            if done % 500 == 0 or done == total:
+                progress.update(task, completed=done, total=total)
+
+        yield advance
 
 
 def _input_kinds() -> list[enum.StrEnum]:
@@ -253,13 +525,22 @@ def _is_input(target: str) -> bool:
 
 
 def _input_items(
-    target: str, args: argparse.Namespace, not_scanned: list[NotScanned]
+    target: str,
+    args: argparse.Namespace,
+    not_scanned: list[NotScanned],
+    store: AdvisoryStore | None,
+    from_inputs: dict[tuple[str, str, str], Release],
 ) -> list[ArtifactRef | ScanResult]:
-    """The pinned releases of a lockfile, fetched (or found in the cache) and ready to scan."""
+    """The pinned releases of a lockfile, fetched (or found in the cache) and ready to scan.
+
+    A release already known to be malicious is not fetched: its result is the check's, and
+    the index has usually removed it anyway.
+    """
     from depvet.artifacts.cache import ArtifactCache, user_cache_dir
     from depvet.artifacts.download import download_all
     from depvet.artifacts.indexconfig import resolve_index_config
     from depvet.artifacts.simpleindex import SimpleIndexClient
+    from depvet.checking import CheckOptions, check_releases, input_release_key, releases_of_input
     from depvet.inputs import InputKind, parse_input
     from depvet.lockscan import downloaded_refs, plan_fetches
     from depvet.report.progress import progress_bar
@@ -269,6 +550,17 @@ def _input_items(
     parsed = parse_input(
         Path(target), kind=kind, index_url=config.index_url, extra_index_urls=config.extra_index_urls
     )
+    releases, _ = releases_of_input(parsed)
+    from_inputs.update((input_release_key(r), r) for r in releases)
+    known_bad, _ = check_releases(
+        releases, store, CheckOptions(name_risk=False), upload_times=lambda _releases: {}
+    )
+    bad = [r for r in known_bad if r.findings]
+    skip = {(canonicalize_name(r.name or ""), r.version) for r in bad}
+    parsed = dataclasses.replace(
+        parsed,
+        packages=tuple(p for p in parsed.packages if (p.normalized_name, p.version) not in skip),
+    )
     plan = plan_fetches(parsed, config, SimpleIndexClient(), all_artifacts=args.all_artifacts)
     for note in plan.notes:
         _note(note)
@@ -277,7 +569,7 @@ def _input_items(
         downloads = download_all(
             plan.requests, ArtifactCache(user_cache_dir()), on_done=lambda done: advance(done.request.label)
         )
-    return [*plan.problems, *downloaded_refs(plan, downloads)]
+    return [*bad, *plan.problems, *downloaded_refs(plan, downloads)]
 
 
 @contextlib.contextmanager
@@ -317,6 +609,8 @@ def _render(
     min_severity: Severity,
     output: Path | None,
     not_scanned: Sequence[NotScanned] = (),
+    *,
+    verb: str = "scanned",
 ) -> str:
     match output_format:
         case OutputFormat.JSON:
@@ -331,7 +625,13 @@ def _render(
             from depvet.report import terminal
 
             color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-            return terminal.render(results, min_severity=min_severity, color=color or None)
+            return terminal.render(
+                results,
+                min_severity=min_severity,
+                color=color or None,
+                verb=verb,
+                show_clean=verb == "scanned",
+            )
         case _:
             assert_never(output_format)
 

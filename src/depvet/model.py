@@ -52,6 +52,9 @@ class Category(enum.StrEnum):
     LATERAL_MOVEMENT = "lateral-movement"
     ANOMALY = "artifact-anomaly"
     ANALYSIS = "analysis"
+    KNOWN_BAD = "known-bad"  # the release is recorded as malicious (OSV MAL-, curated incidents)
+    VULNERABILITY = "vulnerability"
+    DEPENDENCY_RISK = "dependency-risk"  # release age under the cooldown, a typosquat-like name
 
 
 class RunContext(enum.StrEnum):
@@ -63,6 +66,7 @@ class RunContext(enum.StrEnum):
     CALLED = "called"  # a function body: only when someone calls it
     NON_RUNTIME = "non-runtime"  # tests/, docs/, examples/, benchmarks/: never on install or import
     DATA = "data"  # not code (metadata, archives, binaries)
+    RELEASE = "release"  # not the release's files but what is known of it (advisories, age, name)
 
     @property
     def runs_automatically(self) -> bool:

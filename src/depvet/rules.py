@@ -13,6 +13,9 @@ from depvet.model import Category, Severity
 
 RULE_ID = re.compile(r"^DV\d{3}$")
 MATCHING = "matching"
+# An example that is a lockfile given to ``depvet check`` (files under osv/ are imported first)
+# rather than a package to scan.
+CHECK = "check"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,6 +24,8 @@ class Example:
 
     ``extra`` adds more files; ``artifact`` says how the test builds the package
     ("directory", "wheel", "sdist" or "installed"), since some rules only apply to one kind.
+    ``"check"`` is a lockfile for ``depvet check`` with ``args``; its ``extra`` files under
+    ``osv/`` are OSV records imported into the example's own database first.
     ``links`` adds archive members that are links (``target`` ``"<device>"`` makes a device
     file). ``locked_sha256`` scans the artifact as a release a lockfile pinned with that hash.
     For "installed", an ``extra`` path starting with ``+`` is written after RECORD (tampered or
@@ -34,6 +39,8 @@ class Example:
     links: tuple[tuple[str, str], ...] = ()
     # The sha256 a lockfile recorded for the built artifact; MATCHING stands for its own.
     locked_sha256: str | None = None
+    # For artifact CHECK: the options given to ``depvet check`` with the file at ``path``.
+    args: tuple[str, ...] = ()
 
     def files(self) -> dict[str, str]:
         return {self.path: self.code, **dict(self.extra)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,7 @@ def test_good_lock() -> None:
             "attrs-25.1.0-py3-none-any.whl",
             "https://files.pythonhosted.org/packages/fc/30/attrs-25.1.0-py3-none-any.whl",
             ATTRS,
+            datetime(2025, 1, 25, 11, 30, 10, 164985, tzinfo=UTC),
         ),
     )
     assert attrs.index_url == "https://pypi.org/simple/"

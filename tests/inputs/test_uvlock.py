@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -129,11 +130,13 @@ def test_good_lock_gives_names_versions_files_and_graph() -> None:
             "certifi-2024.8.30.tar.gz",
             "https://files.pythonhosted.org/packages/b0/ee/certifi-2024.8.30.tar.gz",
             CERTIFI_SDIST,  # lower-cased from the upper-case hex in the lock
+            datetime(2024, 8, 30, 1, 55, 4, 365000, tzinfo=UTC),
         ),
         PinnedFile(
             "certifi-2024.8.30-py3-none-any.whl",
             "https://files.pythonhosted.org/packages/12/90/certifi-2024.8.30-py3-none-any.whl",
             CERTIFI_WHEEL,
+            datetime(2024, 8, 30, 1, 55, 2, 591000, tzinfo=UTC),
         ),
     )
     assert len(packages["charset-normalizer"].files) == 3

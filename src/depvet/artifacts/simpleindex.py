@@ -550,7 +550,8 @@ def parse_html_page(text: str, page_url: str) -> list[IndexFile]:
                 filename=filename,
                 url=url,
                 sha256=_fragment_sha256(fragment),
-                upload_time=None,
+                # Not in PEP 503, but some indexes carry PEP 700's time on the anchor too.
+                upload_time=_upload_time(attrs.get("data-upload-time")),
                 yanked=_html_yanked(attrs),
                 requires_python=attrs.get("data-requires-python") or None,
                 size=None,

@@ -8,6 +8,7 @@ import tomllib
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -186,3 +187,18 @@ class ParentIndex:
 
     def of(self, name: str) -> tuple[str, ...]:
         return unique(self._parents.get(canonicalize_name(name), ()))
+
+
+def upload_time_of(value: object, where: str) -> datetime | None:
+    """An ``upload-time`` (TOML datetime or RFC 3339 string) as an aware datetime; naive means UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise InputError(f"{where}: 'upload-time' {shorten(text)!r} is not an RFC 3339 time") from None
+    if not isinstance(value, datetime):
+        raise InputError(f"{where}: 'upload-time' must be a date and time")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -37,12 +38,14 @@ class PinnedFile:
 
     ``url`` is an http(s) or ``file:`` URL, a VCS URL (``git+https://…@<commit>``) or a local
     path exactly as the input writes it. ``sha256`` is lower-case hex, or None when the input
-    gives no SHA-256 for it (other algorithms are not kept).
+    gives no SHA-256 for it (other algorithms are not kept). ``upload_time`` is when the index
+    received the file, where the lock records it (uv.lock, pylock.toml), timezone-aware.
     """
 
     filename: str | None
     url: str | None
     sha256: str | None
+    upload_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

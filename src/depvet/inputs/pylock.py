@@ -14,6 +14,7 @@ from depvet.inputs._common import (
     load_toml,
     shorten,
     unique,
+    upload_time_of,
 )
 from depvet.inputs.model import InputKind, LockedPackage, ParsedInput, PinnedFile, SourceKind
 
@@ -128,4 +129,5 @@ def _file(table: Fields) -> PinnedFile:
         filename=table.text("name") or filename_of(location),
         url=location,
         sha256=checked_sha256(sha256, hashes.where) if sha256 is not None else None,
+        upload_time=upload_time_of(table.data.get("upload-time"), table.where),
     )

@@ -15,6 +15,7 @@ from depvet.inputs._common import (
     sha256_of,
     shorten,
     unique,
+    upload_time_of,
 )
 from depvet.inputs.model import InputKind, LockedPackage, ParsedInput, PinnedFile, SourceKind
 
@@ -135,6 +136,7 @@ def _file(table: Fields, fallback: str | None, folder: str | None) -> PinnedFile
         filename=filename,
         url=location,
         sha256=sha256_of(digest, table.where) if digest else None,
+        upload_time=upload_time_of(table.data.get("upload-time"), table.where),
     )
 
 

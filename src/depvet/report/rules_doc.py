@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from depvet.errors import UsageError
 from depvet.model import Category, Severity
-from depvet.rules import MATCHING, Example, Rule
+from depvet.rules import CHECK, MATCHING, Example, Rule
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -51,6 +51,9 @@ CATEGORY_TITLES: dict[Category, str] = {
     Category.LATERAL_MOVEMENT: "Lateral movement",
     Category.ANOMALY: "Artifact anomalies",
     Category.ANALYSIS: "Analysis",
+    Category.KNOWN_BAD: "Known-bad releases",
+    Category.VULNERABILITY: "Known vulnerabilities",
+    Category.DEPENDENCY_RISK: "Dependency risk",
 }
 
 SEVERITY_MEANING: dict[Severity, str] = {
@@ -166,6 +169,9 @@ def split_description(description: str) -> tuple[str, str]:
 def why_text(rule: Rule) -> str:
     _, why = split_description(rule.description)
     severity = f"Severity **{rule.severity}**: {SEVERITY_MEANING[rule.severity]}"
+    if rule.bad.artifact == CHECK:
+        severity += " It is about the release, not its code, so where code runs does not change it."
+        return f"{why}\n\n{severity}" if why else severity
     if rule.context_weighted:
         severity += " In code that only runs when called, it counts one level lower."
     severity += " In code under tests/, docs/ or examples/, two levels lower."
@@ -202,6 +208,8 @@ def _fence(code: str) -> str:
 def _where(example: Example) -> str:
     if example.artifact == "directory":
         return ""
+    if example.artifact == CHECK:
+        return f" (`depvet check {' '.join([example.path, *example.args])}`)"
     where = f" (in {_article(example.artifact)}"
     if example.locked_sha256 == MATCHING:
         where += " that a lockfile pinned with its own sha256"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.text import Text
 
-from depvet.model import Finding, ScanResult, Severity, Verdict
+from depvet.model import Finding, RunContext, ScanResult, Severity, Verdict
 from depvet.report.rules_doc import visible
 
 _VERDICT_STYLE = {
@@ -47,8 +47,14 @@ def render(
     min_severity: Severity = Severity.LOW,
     width: int | None = None,
     color: bool | None = None,
+    verb: str = "scanned",
+    show_clean: bool = True,
 ) -> str:
-    """The report as text; ``color`` None or False gives plain text, True ANSI colours."""
+    """The report as text; ``color`` None or False gives plain text, True ANSI colours.
+
+    ``show_clean`` False leaves out clean packages without findings (``check`` of a big lock);
+    the summary line still counts them.
+    """
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -61,17 +67,20 @@ def render(
         markup=False,
     )
     for result in results:
-        _result(console, result, min_severity)
-    console.print(summary(results, min_severity))
+        if show_clean or result.findings or result.verdict is not Verdict.CLEAN:
+            _result(console, result, min_severity)
+    console.print(summary(results, min_severity, verb))
     return buffer.getvalue()
 
 
-def summary(results: Sequence[ScanResult], min_severity: Severity = Severity.LOW) -> Text:
+def summary(
+    results: Sequence[ScanResult], min_severity: Severity = Severity.LOW, verb: str = "scanned"
+) -> Text:
     """One line: how many packages, their verdicts, and the findings by severity."""
     verdicts = Counter(r.verdict for r in results)
     text = Text()
     noun = "package" if len(results) == 1 else "packages"
-    text.append(f"{len(results)} {noun} scanned", style="bold")
+    text.append(f"{len(results)} {noun} {verb}", style="bold")
     for index, verdict in enumerate(v for v in Verdict if verdicts[v]):
         text.append(": " if index == 0 else ", ")
         text.append(f"{verdicts[verdict]} {verdict}", style=_VERDICT_WORD_STYLE[verdict])
@@ -151,7 +160,7 @@ def _finding(console: Console, finding: Finding) -> None:
 
 
 def _context(finding: Finding) -> str:
-    context = f"{finding.context} code"
+    context = "about the release" if finding.context is RunContext.RELEASE else f"{finding.context} code"
     if finding.base_severity is not None and finding.base_severity is not finding.severity:
         context += f"; rule severity {finding.base_severity}"
     return context

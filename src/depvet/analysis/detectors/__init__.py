@@ -34,7 +34,10 @@ def all_detectors() -> list[Detector]:
 
 
 def all_rules() -> list[Rule]:
-    return sorted((rule for d in all_detectors() for rule in d.rules), key=lambda r: r.id)
+    """Every rule depvet reports: the detectors' and those of ``depvet check``."""
+    from depvet.advisories.rules import CHECK_RULES
+
+    return sorted([*(rule for d in all_detectors() for rule in d.rules), *CHECK_RULES], key=lambda r: r.id)
 
 
 def rule_by_id(rule_id: str) -> Rule | None:

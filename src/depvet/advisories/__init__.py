@@ -1,0 +1,1 @@
+"""Known-bad releases and vulnerabilities (OSV + curated incidents), release age and name risk."""

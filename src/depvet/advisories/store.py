@@ -1,0 +1,328 @@
+"""The advisory database: one SQLite file under the user data directory.
+
+The schema version is SQLite's ``user_version``; :data:`MIGRATIONS` takes a file from any
+older version to the current one, inside the transaction that opens it. A database written
+by a newer depvet is refused rather than guessed at. Writers hold one transaction for a whole
+import, so a reader sees the old data or the new, never half of an import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from depvet.advisories.osv import Advisory, AdvisoryKind, Affected, RangeEvent
+from depvet.advisories.versions import canonical
+from depvet.errors import DepvetError
+from depvet.model import Severity
+
+DB_NAME = "advisories.sqlite3"
+
+MIGRATIONS: tuple[str, ...] = (
+    # 0 -> 1
+    """
+    CREATE TABLE advisory (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        modified TEXT NOT NULL,
+        published TEXT,
+        withdrawn TEXT,
+        aliases TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        url TEXT NOT NULL,
+        severity TEXT,
+        digest TEXT NOT NULL
+    );
+    CREATE TABLE affected (
+        advisory_id TEXT NOT NULL REFERENCES advisory(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        versions TEXT NOT NULL,
+        ranges TEXT NOT NULL
+    );
+    CREATE INDEX affected_name ON affected(name);
+    CREATE INDEX affected_advisory ON affected(advisory_id);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class AdvisoryDbError(DepvetError):
+    """The database cannot be opened or read."""
+
+
+def user_data_dir(
+    env: Mapping[str, str] | None = None, home: Path | None = None, platform: str | None = None
+) -> Path:
+    """``$DEPVET_DATA_DIR``, else the platform's per-user data directory for depvet."""
+    environ: Mapping[str, str] = os.environ if env is None else env
+    user_home = Path.home() if home is None else home
+    system = sys.platform if platform is None else platform
+    if environ.get("DEPVET_DATA_DIR"):
+        return Path(environ["DEPVET_DATA_DIR"]).expanduser()
+    if system == "darwin":
+        return user_home / "Library" / "Application Support" / "depvet"
+    if system == "win32":
+        local = (
+            Path(environ["LOCALAPPDATA"]) if environ.get("LOCALAPPDATA") else user_home / "AppData" / "Local"
+        )
+        return local / "depvet" / "Data"
+    # XDG Base Directory: a relative XDG_DATA_HOME is invalid and must be ignored.
+    xdg = environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else user_home / ".local" / "share"
+    return base / "depvet"
+
+
+def default_db_path() -> Path:
+    return user_data_dir() / DB_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAffected:
+    """A row of ``affected`` with its advisory: what matching reads."""
+
+    advisory: Advisory
+    affected: Affected
+    canonical_versions: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DbInfo:
+    path: Path
+    exists: bool
+    malicious: int
+    vulnerabilities: int
+    withdrawn: int
+    packages: int
+    last_update: datetime | None
+    last_source: str | None
+    newest_record: str | None
+
+
+class AdvisoryStore:
+    """Open with ``with AdvisoryStore(path) as store:``; ``readonly`` never creates the file."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._conn: sqlite3.Connection | None = None
+
+    def __enter__(self) -> AdvisoryStore:
+        self._conn = self._open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def exists(self) -> bool:
+        return self._conn is not None
+
+    def _open(self) -> sqlite3.Connection | None:
+        if self.readonly and not self.path.is_file():
+            return None
+        try:
+            if self.readonly:
+                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path)
+            conn.isolation_level = None  # transactions are explicit: one per import
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                conn.close()
+                raise AdvisoryDbError(
+                    f"{self.path}: written by a newer depvet (schema {version}, this one reads "
+                    f"{SCHEMA_VERSION}): upgrade depvet or remove the file"
+                )
+            if version < SCHEMA_VERSION:
+                if self.readonly:
+                    conn.close()
+                    return None if version == 0 else self._reopen_migrated()
+                self._migrate(conn, version)
+            conn.execute("PRAGMA foreign_keys = ON")
+            return conn
+        except sqlite3.DatabaseError as exc:
+            raise AdvisoryDbError(f"{self.path}: not a usable advisory database ({exc})") from None
+
+    def _reopen_migrated(self) -> sqlite3.Connection | None:
+        with AdvisoryStore(self.path):
+            pass
+        return AdvisoryStore(self.path, readonly=True)._open()
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection, version: int) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while this one waited for the lock.
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            for step in MIGRATIONS[max(version, current) :]:
+                for statement in step.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise AdvisoryDbError(f"{self.path}: not open")
+        return self._conn
+
+    # -- reading -------------------------------------------------------------------------
+
+    def affecting(self, names: Iterable[str], *, vulnerabilities: bool) -> dict[str, list[StoredAffected]]:
+        """Every non-withdrawn advisory row for these normalised names, by name."""
+        wanted = sorted(set(names))
+        found: dict[str, list[StoredAffected]] = {}
+        if self._conn is None or not wanted:
+            return found
+        # NULL never equals a kind: without vulnerabilities the second slot matches nothing.
+        kinds = (AdvisoryKind.MALICIOUS.value, AdvisoryKind.VULNERABILITY.value if vulnerabilities else None)
+        self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (name TEXT PRIMARY KEY)")
+        self._conn.execute("DELETE FROM temp.wanted")
+        self._conn.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?)", ((n,) for n in wanted))
+        rows = self._conn.execute(
+            """
+            SELECT f.name, f.versions, f.ranges, a.id, a.kind, a.modified, a.published,
+                   a.aliases, a.summary, a.url, a.severity
+            FROM temp.wanted w JOIN affected f ON f.name = w.name
+            JOIN advisory a ON a.id = f.advisory_id
+            WHERE a.withdrawn IS NULL AND a.kind IN (?, ?)
+            """,
+            kinds,
+        )
+        for name, versions, ranges, *head in rows:
+            advisory = _advisory_from_row(head)
+            stored_versions = tuple(json.loads(versions))
+            affected = Affected(name, stored_versions, _ranges_from_json(ranges))
+            found.setdefault(name, []).append(StoredAffected(advisory, affected, frozenset(stored_versions)))
+        return found
+
+    def info(self) -> DbInfo:
+        if self._conn is None:
+            return DbInfo(self.path, False, 0, 0, 0, 0, None, None, None)
+        counts = dict(
+            self._conn.execute(
+                "SELECT kind, count(*) FROM advisory WHERE withdrawn IS NULL GROUP BY kind"
+            ).fetchall()
+        )
+        withdrawn = self._conn.execute(
+            "SELECT count(*) FROM advisory WHERE withdrawn IS NOT NULL"
+        ).fetchone()[0]
+        packages = self._conn.execute("SELECT count(DISTINCT name) FROM affected").fetchone()[0]
+        newest = self._conn.execute("SELECT max(modified) FROM advisory").fetchone()[0]
+        meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        updated = meta.get("last_update")
+        return DbInfo(
+            path=self.path,
+            exists=True,
+            malicious=counts.get(AdvisoryKind.MALICIOUS.value, 0),
+            vulnerabilities=counts.get(AdvisoryKind.VULNERABILITY.value, 0),
+            withdrawn=withdrawn,
+            packages=packages,
+            last_update=datetime.fromisoformat(updated) if updated else None,
+            last_source=meta.get("last_source"),
+            newest_record=newest,
+        )
+
+    def digests(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT id, digest FROM advisory").fetchall())
+
+    # -- writing (inside :meth:`transaction`) ----------------------------------------------
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.conn)
+
+    def put(self, advisory: Advisory, digest: str) -> None:
+        conn = self.conn
+        conn.execute("DELETE FROM affected WHERE advisory_id = ?", (advisory.id,))
+        conn.execute(
+            """
+            INSERT OR REPLACE INTO advisory
+                (id, kind, modified, published, withdrawn, aliases, summary, url, severity, digest)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            (
+                advisory.id,
+                advisory.kind.value,
+                advisory.modified,
+                advisory.published,
+                advisory.withdrawn,
+                json.dumps(advisory.aliases),
+                advisory.summary,
+                advisory.url,
+                advisory.severity.value if advisory.severity else None,
+                digest,
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO affected (advisory_id, name, versions, ranges) VALUES (?, ?, ?, ?)",
+            (
+                (
+                    advisory.id,
+                    a.name,
+                    json.dumps(sorted({canonical(v) for v in a.versions})),
+                    json.dumps([[[kind.value, value] for kind, value in r] for r in a.ranges]),
+                )
+                for a in advisory.affected
+            ),
+        )
+
+    def record_update(self, source: str, when: datetime | None = None) -> None:
+        stamp = (when or datetime.now(UTC)).isoformat(timespec="seconds")
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            (("last_update", stamp), ("last_source", source)),
+        )
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``; any exception, KeyboardInterrupt included, rolls back."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _advisory_from_row(row: list[str | None]) -> Advisory:
+    record_id, kind, modified, published, aliases, summary, url, severity = row
+    if record_id is None or kind is None or modified is None:
+        raise AdvisoryDbError("an advisory row lacks its id, kind or time")
+    return Advisory(
+        id=record_id,
+        kind=AdvisoryKind(kind),
+        modified=modified,
+        published=published,
+        withdrawn=None,
+        aliases=tuple(json.loads(aliases or "[]")),
+        summary=summary or "",
+        url=url or "",
+        severity=Severity(severity) if severity else None,
+        affected=(),
+    )
+
+
+def _ranges_from_json(text: str) -> tuple[tuple[tuple[RangeEvent, str], ...], ...]:
+    return tuple(tuple((RangeEvent(kind), value) for kind, value in r) for r in json.loads(text))
