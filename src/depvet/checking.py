@@ -246,13 +246,19 @@ def _upload_times(
     return {r: r.upload_time or fetched.get(r) for r in releases}
 
 
-def index_upload_times(releases: Sequence[Release]) -> dict[Release, datetime | None]:
-    """The oldest upload time of each release's files, from its project page (PEP 700)."""
+def index_upload_times(
+    releases: Sequence[Release], index_url: str | None = None
+) -> dict[Release, datetime | None]:
+    """The oldest upload time of each release's files, from its project page (PEP 700).
+
+    A release is looked up on the index its lock names, else ``index_url``, else the index pip
+    and uv are configured with.
+    """
     from depvet.artifacts.indexconfig import resolve_index_config
     from depvet.artifacts.simpleindex import SimpleIndexClient, find_release_files
 
     client = SimpleIndexClient()
-    default = resolve_index_config(None, []).index_url
+    default = resolve_index_config(index_url, []).index_url
 
     def one(release: Release) -> datetime | None:
         try:
@@ -298,7 +304,10 @@ def with_check_findings(
         if not new:
             annotated.append(result)
             continue
-        combined = sorted([*new, *result.findings], key=lambda f: -f.severity.rank)
+        # What the code does leads; at equal severity the release's records follow it.
+        combined = sorted(
+            [*result.findings, *new], key=lambda f: (-f.severity.rank, f.context is RunContext.RELEASE)
+        )
         verdict, score, reasons = decide(combined)
         if result.verdict is Verdict.ERROR:
             verdict = result.verdict

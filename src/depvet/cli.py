@@ -372,16 +372,12 @@ def _check_options(args: argparse.Namespace) -> CheckOptions:
     )
 
 
-def _upload_times(args: argparse.Namespace) -> UploadTimes | None:
-    """Upload times from the --index-url the user gave, else from the configured index."""
-    if not getattr(args, "index_url", None):
-        return None
+def _upload_times(args: argparse.Namespace) -> UploadTimes:
+    """Upload times the lock lacks, from its own index, else --index-url, else pip's and uv's."""
     from depvet.checking import index_upload_times
 
-    index_url = args.index_url
-    return lambda releases: index_upload_times(
-        [r if r.index_url else dataclasses.replace(r, index_url=index_url) for r in releases]
-    )
+    index_url: str | None = getattr(args, "index_url", None)
+    return lambda releases: index_upload_times(releases, index_url)
 
 
 def _releases_of(target: str, args: argparse.Namespace) -> tuple[list[Release], list[NotScanned]]:

@@ -73,6 +73,11 @@ def test_import_from_a_directory_then_again_is_incremental(
     assert "0 added, 1 updated" in out
     assert _malicious(("somelib", "1.3"), vulnerabilities=True) == {}
 
+    # A record whose version list shrinks: the version it dropped stops matching.
+    write_dir(source, [record("MAL-2026-100", "evilpkg", versions=["1.0"], modified="2026-05-01T00:00:00Z")])
+    run_cli(["db", "update", "--from", str(source), "-q"], capsys)
+    assert _malicious(("evilpkg", "1.0"), ("evilpkg", "1.1")) == {("evilpkg", "1.0"): ["MAL-2026-100"]}
+
 
 def test_withdrawn_records_stop_matching(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_cli(["db", "update", "--from", str(write_zip(tmp_path / "a.zip", RECORDS[:1])), "-q"], capsys)

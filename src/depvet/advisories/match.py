@@ -45,8 +45,7 @@ def match_releases(
         for affected in advisory.affected:
             by_name.setdefault(affected.name, []).append((advisory, affected, None))
     if store is not None:
-        names = {name for name, _ in wanted}
-        for name, rows in store.affecting(names, vulnerabilities=vulnerabilities).items():
+        for name, rows in store.affecting(wanted, vulnerabilities=vulnerabilities).items():
             for row in rows:
                 by_name.setdefault(name, []).append((row.advisory, row.affected, row.canonical_versions))
     matches: dict[Release, list[AdvisoryMatch]] = {}

@@ -41,13 +41,21 @@ MIGRATIONS: tuple[str, ...] = (
         digest TEXT NOT NULL
     );
     CREATE TABLE affected (
+        id INTEGER PRIMARY KEY,
         advisory_id TEXT NOT NULL REFERENCES advisory(id) ON DELETE CASCADE,
         name TEXT NOT NULL,
-        versions TEXT NOT NULL,
         ranges TEXT NOT NULL
     );
     CREATE INDEX affected_name ON affected(name);
     CREATE INDEX affected_advisory ON affected(advisory_id);
+    -- Explicit versions, canonical: records list hundreds, a lookup wants one. The key is
+    -- the lookup itself (no rowid, no second index), which keeps the file small.
+    CREATE TABLE affected_version (
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        affected_id INTEGER NOT NULL,
+        PRIMARY KEY (name, version, affected_id)
+    ) WITHOUT ROWID;
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
 )
@@ -185,32 +193,50 @@ class AdvisoryStore:
 
     # -- reading -------------------------------------------------------------------------
 
-    def affecting(self, names: Iterable[str], *, vulnerabilities: bool) -> dict[str, list[StoredAffected]]:
-        """Every non-withdrawn advisory row for these normalised names, by name."""
-        wanted = sorted(set(names))
+    def affecting(
+        self, releases: Iterable[tuple[str, str]], *, vulnerabilities: bool
+    ) -> dict[str, list[StoredAffected]]:
+        """The non-withdrawn advisory rows that may affect these (normalised name, version) pairs.
+
+        A row comes back when it has ranges (evaluated by the caller) or lists one of the
+        versions asked about; its ``canonical_versions`` are only the listed versions asked about.
+        """
+        wanted = sorted({(name, key) for name, version in releases for key in _lookup_keys(version)})
         found: dict[str, list[StoredAffected]] = {}
         if self._conn is None or not wanted:
             return found
+        conn = self._conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (name TEXT, version TEXT)")
+        conn.execute("DELETE FROM temp.wanted")
+        conn.executemany("INSERT INTO temp.wanted VALUES (?, ?)", wanted)
+        listed: dict[int, set[str]] = {}
+        for affected_id, version in conn.execute(
+            """
+            SELECT v.affected_id, v.version FROM temp.wanted w
+            JOIN affected_version v ON v.name = w.name AND v.version = w.version
+            """
+        ):
+            listed.setdefault(affected_id, set()).add(version)
         # NULL never equals a kind: without vulnerabilities the second slot matches nothing.
         kinds = (AdvisoryKind.MALICIOUS.value, AdvisoryKind.VULNERABILITY.value if vulnerabilities else None)
-        self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (name TEXT PRIMARY KEY)")
-        self._conn.execute("DELETE FROM temp.wanted")
-        self._conn.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?)", ((n,) for n in wanted))
-        rows = self._conn.execute(
+        rows = conn.execute(
             """
-            SELECT f.name, f.versions, f.ranges, a.id, a.kind, a.modified, a.published,
+            SELECT f.id, f.name, f.ranges, a.id, a.kind, a.modified, a.published,
                    a.aliases, a.summary, a.url, a.severity
-            FROM temp.wanted w JOIN affected f ON f.name = w.name
+            FROM (SELECT DISTINCT name FROM temp.wanted) w JOIN affected f ON f.name = w.name
             JOIN advisory a ON a.id = f.advisory_id
             WHERE a.withdrawn IS NULL AND a.kind IN (?, ?)
             """,
             kinds,
         )
-        for name, versions, ranges, *head in rows:
-            advisory = _advisory_from_row(head)
-            stored_versions = tuple(json.loads(versions))
-            affected = Affected(name, stored_versions, _ranges_from_json(ranges))
-            found.setdefault(name, []).append(StoredAffected(advisory, affected, frozenset(stored_versions)))
+        for affected_id, name, ranges, *head in rows:
+            versions = listed.get(affected_id, set())
+            if ranges == "[]" and not versions:
+                continue
+            affected = Affected(name, tuple(sorted(versions)), _ranges_from_json(ranges))
+            found.setdefault(name, []).append(
+                StoredAffected(_advisory_from_row(head), affected, frozenset(versions))
+            )
         return found
 
     def info(self) -> DbInfo:
@@ -250,6 +276,14 @@ class AdvisoryStore:
 
     def put(self, advisory: Advisory, digest: str) -> None:
         conn = self.conn
+        # affected_version has no index by owner: delete through each old row's name (its key prefix).
+        conn.execute(
+            """
+            DELETE FROM affected_version
+            WHERE (name, affected_id) IN (SELECT name, id FROM affected WHERE advisory_id = ?)
+            """,
+            (advisory.id,),
+        )
         conn.execute("DELETE FROM affected WHERE advisory_id = ?", (advisory.id,))
         conn.execute(
             """
@@ -270,18 +304,22 @@ class AdvisoryStore:
                 digest,
             ),
         )
-        conn.executemany(
-            "INSERT INTO affected (advisory_id, name, versions, ranges) VALUES (?, ?, ?, ?)",
-            (
+        for affected in advisory.affected:
+            cursor = conn.execute(
+                "INSERT INTO affected (advisory_id, name, ranges) VALUES (?, ?, ?)",
                 (
                     advisory.id,
-                    a.name,
-                    json.dumps(sorted({canonical(v) for v in a.versions})),
-                    json.dumps([[[kind.value, value] for kind, value in r] for r in a.ranges]),
-                )
-                for a in advisory.affected
-            ),
-        )
+                    affected.name,
+                    json.dumps([[[kind.value, value] for kind, value in r] for r in affected.ranges]),
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO affected_version (affected_id, name, version) VALUES (?, ?, ?)",
+                (
+                    (cursor.lastrowid, affected.name, v)
+                    for v in sorted({canonical(v) for v in affected.versions})
+                ),
+            )
 
     def record_update(self, source: str, when: datetime | None = None) -> None:
         stamp = (when or datetime.now(UTC)).isoformat(timespec="seconds")
@@ -322,6 +360,14 @@ def _advisory_from_row(row: list[str | None]) -> Advisory:
         severity=Severity(severity) if severity else None,
         affected=(),
     )
+
+
+def _lookup_keys(version: str) -> tuple[str, ...]:
+    """The canonical forms a listed version may have to match: the version, and for a local
+    version (a rebuild) its public version too."""
+    key = canonical(version)
+    public = key.split("+", 1)[0]
+    return (key, public) if public != key else (key,)
 
 
 def _ranges_from_json(text: str) -> tuple[tuple[tuple[RangeEvent, str], ...], ...]:

@@ -10,6 +10,7 @@ version and ``last_affected`` below it turn it off, a ``limit`` at or below it e
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from packaging.utils import canonicalize_version
 from packaging.version import InvalidVersion, Version
@@ -44,6 +45,7 @@ def affects(affected: Affected, version: str, canonical_versions: Iterable[str] 
     return any(_in_range(r, parsed) or (public is not None and _in_range(r, public)) for r in affected.ranges)
 
 
+@cache  # advisories of one project repeat the same event versions over and over
 def _version(text: str) -> Version | None:
     try:
         return Version(text)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 from depvet.errors import InputError, UsageError
@@ -29,25 +29,22 @@ __all__ = [
 ]
 
 
-# The parsers are imported on first use: the command line builds its --input-type choices from
-# InputKind at every start, and the pyproject resolver brings in the HTTP client.
-@cache
-def _parsers() -> dict[InputKind, Callable[[str, Path], ParsedInput]]:
-    from depvet.inputs.cyclonedx import parse_cyclonedx
-    from depvet.inputs.pipfilelock import parse_pipfile_lock
-    from depvet.inputs.poetrylock import parse_poetry_lock
-    from depvet.inputs.pylock import parse_pylock
-    from depvet.inputs.requirements import parse_requirements
-    from depvet.inputs.uvlock import parse_uv_lock
+# Each parser is imported when its format is met: the command line builds its --input-type
+# choices from InputKind at every start, and ``check`` of one lock needs one parser.
+_PARSERS: dict[InputKind, tuple[str, str]] = {
+    InputKind.REQUIREMENTS: ("depvet.inputs.requirements", "parse_requirements"),
+    InputKind.PYLOCK: ("depvet.inputs.pylock", "parse_pylock"),
+    InputKind.UV_LOCK: ("depvet.inputs.uvlock", "parse_uv_lock"),
+    InputKind.POETRY_LOCK: ("depvet.inputs.poetrylock", "parse_poetry_lock"),
+    InputKind.PIPFILE_LOCK: ("depvet.inputs.pipfilelock", "parse_pipfile_lock"),
+    InputKind.CYCLONEDX: ("depvet.inputs.cyclonedx", "parse_cyclonedx"),
+}
 
-    return {
-        InputKind.REQUIREMENTS: parse_requirements,
-        InputKind.PYLOCK: parse_pylock,
-        InputKind.UV_LOCK: parse_uv_lock,
-        InputKind.POETRY_LOCK: parse_poetry_lock,
-        InputKind.PIPFILE_LOCK: parse_pipfile_lock,
-        InputKind.CYCLONEDX: parse_cyclonedx,
-    }
+
+def _parser(kind: InputKind) -> Callable[[str, Path], ParsedInput]:
+    module, function = _PARSERS[kind]
+    parse: Callable[[str, Path], ParsedInput] = getattr(importlib.import_module(module), function)
+    return parse
 
 
 def detect_kind(path: Path, text: str) -> InputKind:
@@ -80,7 +77,7 @@ def parse_input(
         from depvet.inputs.pyproject import parse_pyproject
 
         return parse_pyproject(text, path, index_url=index_url, extra_index_urls=extra_index_urls)
-    return _parsers()[found](text, path)
+    return _parser(found)(text, path)
 
 
 def _kind(kind: str) -> InputKind:

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import quote
 
 from depvet import __version__
-from depvet.model import Finding, ScanResult, Severity, Verdict
+from depvet.model import Finding, RunContext, ScanResult, Severity, Verdict
 from depvet.report.rules_doc import rule_sections, split_description, visible
 from depvet.rules import Rule
 
@@ -220,7 +220,12 @@ class _RunBuilder:
             rule_index = len(self.descriptors)
             self.index[finding.rule_id] = rule_index
             self.descriptors.append(_fallback_descriptor(finding))
-        physical: dict[str, Any] = {"artifactLocation": self._member_location(result.target, finding.path)}
+        if finding.context is RunContext.RELEASE:
+            # About the release, not a file in it: the lockfile line or artifact that names it.
+            location = self._file_location(finding.path) if finding.path else target_location
+        else:
+            location = self._member_location(result.target, finding.path)
+        physical: dict[str, Any] = {"artifactLocation": location}
         if finding.line is not None and finding.line >= 1:
             physical["region"] = {"startLine": finding.line}
         properties: dict[str, Any] = {
