@@ -324,3 +324,11 @@ def test_scan_of_an_artifact_adds_known_bad_findings(
     [result] = json.loads(out)["results"]
     assert result["verdict"] == "malicious"
     assert [f["rule_id"] for f in result["findings"]] == ["DV010"]
+
+
+def test_a_malformed_upload_time_is_an_input_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_text(UV_LOCK.replace('upload-time = "2024-05-29T15:37:47.000Z"', 'upload-time = "last week"'))
+    code, _, err = _check(capsys, str(lock), "--min-age", "7d")
+    assert code == EXIT_ERROR
+    assert "'upload-time' 'last week' is not an RFC 3339 time" in err

@@ -13,7 +13,7 @@ _MAX_UNREADABLE = 10
 
 def render_import(report: ImportReport, info: DbInfo) -> str:
     lines = [
-        f"imported {report.records:,} records from {report.source}: "
+        f"imported {report.records:,} record{'' if report.records == 1 else 's'} from {report.source}: "
         f"{report.added:,} added, {report.updated:,} updated, {report.unchanged:,} unchanged"
         + (f", {report.newly_withdrawn:,} withdrawn" if report.newly_withdrawn else "")
         + (f", {report.other_ecosystems:,} not about PyPI" if report.other_ecosystems else "")
