@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, assert_never
 
-from packaging.utils import canonicalize_name
-
 from depvet import __version__
 from depvet.errors import DepvetError, InputError, UsageError
 from depvet.model import NotScanned, ScanResult, Severity, Verdict
@@ -515,7 +513,7 @@ def _is_input(target: str) -> bool:
     path = Path(target)
     if not path.is_file():
         return False
-    from depvet.artifacts.targets import artifact_kind_of
+    from depvet.artifacts.kinds import artifact_kind_of
 
     return artifact_kind_of(path.name) is None
 
@@ -532,6 +530,8 @@ def _input_items(
     A release already known to be malicious is not fetched: its result is the check's, and
     the index has usually removed it anyway.
     """
+    from packaging.utils import canonicalize_name
+
     from depvet.artifacts.cache import ArtifactCache, user_cache_dir
     from depvet.artifacts.download import download_all
     from depvet.artifacts.indexconfig import resolve_index_config

@@ -16,8 +16,9 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from depvet.artifacts.download import DownloadRequest, DownloadResult, DownloadStatus
 from depvet.artifacts.indexconfig import IndexConfig
+from depvet.artifacts.kinds import artifact_kind_of
 from depvet.artifacts.simpleindex import IndexFile, SimpleIndexClient, find_release_files, release_of
-from depvet.artifacts.targets import ArtifactRef, artifact_kind_of
+from depvet.artifacts.targets import ArtifactRef
 from depvet.errors import DepvetError
 from depvet.inputs import LockedPackage, ParsedInput, PinnedFile, SourceKind
 from depvet.model import ArtifactKind, InputOrigin, NotScanned, ScanResult, Verdict

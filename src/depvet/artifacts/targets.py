@@ -16,11 +16,11 @@ from depvet.artifacts.installed import (
     read_unowned,
     unowned_startup_files,
 )
+from depvet.artifacts.kinds import SDIST_SUFFIXES, artifact_kind_of
 from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
 from depvet.errors import ArtifactError, InputError
 from depvet.model import ArtifactKind, FileEntry, InputOrigin, ReadIssue
 
-SDIST_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".zip", ".tar")
 LOCKFILE_NAMES = ("requirements", "pylock", "uv.lock", "poetry.lock", "Pipfile.lock", "pyproject.toml")
 
 
@@ -48,16 +48,6 @@ class OpenedArtifact:
     filename_version: str | None = None
     issues: list[ReadIssue] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # member paths, when known before reading
-
-
-def artifact_kind_of(name: str) -> ArtifactKind | None:
-    """WHEEL or SDIST for a file name that is one (eggs are read like sdists); None otherwise."""
-    lower = name.lower()
-    if lower.endswith(".whl"):
-        return ArtifactKind.WHEEL
-    if lower.endswith((*SDIST_SUFFIXES, ".egg")):
-        return ArtifactKind.SDIST
-    return None
 
 
 def expand_target(target: str) -> list[ArtifactRef]:
