@@ -326,9 +326,27 @@ def test_scan_of_an_artifact_adds_known_bad_findings(
     assert [f["rule_id"] for f in result["findings"]] == ["DV010"]
 
 
-def test_a_malformed_upload_time_is_an_input_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_malformed_upload_time_is_an_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lock = tmp_path / "uv.lock"
     lock.write_text(UV_LOCK.replace('upload-time = "2024-05-29T15:37:47.000Z"', 'upload-time = "last week"'))
     code, _, err = _check(capsys, str(lock), "--min-age", "7d")
     assert code == EXIT_ERROR
     assert "'upload-time' 'last week' is not an RFC 3339 time" in err
+
+
+def test_a_cyclonedx_sbom(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sbom = tmp_path / "bom.cdx.json"
+    components = [
+        {"type": "library", "name": n, "version": v, "purl": f"pkg:pypi/{n}@{v}"}
+        for n, v in (("telnyx", "4.87.2"), ("telnyx-helpers", "1.0"), ("requests", "2.32.3"))
+    ]
+    sbom.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": components}))
+    code, document, _ = _check(capsys, str(sbom), "-q")
+    assert code == EXIT_FINDINGS
+    assert {r["name"]: r["verdict"] for r in document["results"]} == {
+        "telnyx": "malicious",
+        "telnyx-helpers": "clean",
+        "requests": "clean",
+    }
