@@ -616,7 +616,7 @@ def _render(
         case OutputFormat.SARIF:
             from depvet.report import sarif
 
-            return sarif.render(results)
+            return sarif.render(results, not_scanned=not_scanned)
         case OutputFormat.TERMINAL:
             from depvet.report import terminal
 

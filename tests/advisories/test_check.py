@@ -350,3 +350,18 @@ def test_a_cyclonedx_sbom(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         "telnyx-helpers": "clean",
         "requests": "clean",
     }
+
+
+def test_sarif_names_what_was_not_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("litellm==1.82.8\nrequests>=2\n")
+    code, out, _ = run_cli(["check", str(requirements), "--format", "sarif", "-q"], capsys)
+    assert code == EXIT_FINDINGS
+    log = json.loads(out)
+    validate(log, json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    [invocation] = log["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is True  # a warning, not a failure
+    [warning] = invocation["toolExecutionNotifications"]
+    assert warning["level"] == "warning"
+    assert warning["message"]["text"].startswith("requests>=2: ")
+    assert warning["locations"][0]["physicalLocation"]["region"] == {"startLine": 2}

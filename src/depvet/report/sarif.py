@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import quote
 
 from depvet import __version__
-from depvet.model import Finding, RunContext, ScanResult, Severity, Verdict
+from depvet.model import Finding, NotScanned, RunContext, ScanResult, Severity, Verdict
 from depvet.report.rules_doc import rule_sections, split_description, visible
 from depvet.rules import Rule
 
@@ -80,13 +80,17 @@ _ANNOTATION = re.compile(r"^(.*?) \([^()]*\)$")  # "site-packages (start-up file
 _URI_SAFE = "/!$&'()*+,;=@~-._"  # RFC 3986 path characters, less ':' (a relative path's first segment)
 
 
-def render(results: Sequence[ScanResult], rules: Sequence[Rule] | None = None) -> str:
+def render(
+    results: Sequence[ScanResult], rules: Sequence[Rule] | None = None, not_scanned: Sequence[NotScanned] = ()
+) -> str:
     """The SARIF log of a scan as JSON text; ``rules`` defaults to the whole registry."""
     # ASCII-only: file names read with surrogate escapes stay writable whatever the locale.
-    return json.dumps(to_sarif(results, rules), indent=2, ensure_ascii=True) + "\n"
+    return json.dumps(to_sarif(results, rules, not_scanned), indent=2, ensure_ascii=True) + "\n"
 
 
-def to_sarif(results: Sequence[ScanResult], rules: Sequence[Rule] | None = None) -> dict[str, Any]:
+def to_sarif(
+    results: Sequence[ScanResult], rules: Sequence[Rule] | None = None, not_scanned: Sequence[NotScanned] = ()
+) -> dict[str, Any]:
     if rules is None:
         from depvet.analysis.detectors import all_rules
 
@@ -94,6 +98,8 @@ def to_sarif(results: Sequence[ScanResult], rules: Sequence[Rule] | None = None)
     builder = _RunBuilder(list(rules))
     for result in results:
         builder.add(result)
+    for item in not_scanned:
+        builder.add_not_scanned(item)
     log = builder.log()
     _fit_github_limits(log)
     return log
@@ -189,8 +195,23 @@ class _RunBuilder:
         for finding in result.findings:
             self.results.append(self._result(result, finding, target_location))
 
+    def add_not_scanned(self, item: NotScanned) -> None:
+        """A requirement of an input that was not scanned or checked: a warning, never dropped."""
+        physical: dict[str, Any] = {"artifactLocation": self._file_location(item.input_path)}
+        if item.line is not None and item.line >= 1:
+            physical["region"] = {"startLine": item.line}
+        self.notifications.append(
+            {
+                "level": "warning",
+                "message": {"text": visible(f"{item.requirement}: {item.reason}: not scanned")},
+                "locations": [{"physicalLocation": physical}],
+                "properties": {"input": item.input_path, "requirement": item.requirement},
+            }
+        )
+
     def log(self) -> dict[str, Any]:
-        invocation: dict[str, Any] = {"executionSuccessful": not self.notifications}
+        failed = any(n["level"] == "error" for n in self.notifications)
+        invocation: dict[str, Any] = {"executionSuccessful": not failed}
         if self.notifications:
             invocation["toolExecutionNotifications"] = self.notifications
         driver: dict[str, Any] = {
