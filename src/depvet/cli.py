@@ -532,7 +532,7 @@ def _input_items(
     """
     from packaging.utils import canonicalize_name
 
-    from depvet.artifacts.cache import ArtifactCache, user_cache_dir
+    from depvet.artifacts.cache import ArtifactCache
     from depvet.artifacts.download import download_all
     from depvet.artifacts.indexconfig import resolve_index_config
     from depvet.artifacts.simpleindex import SimpleIndexClient
@@ -540,6 +540,7 @@ def _input_items(
     from depvet.inputs import InputKind, parse_input
     from depvet.lockscan import downloaded_refs, plan_fetches
     from depvet.report.progress import progress_bar
+    from depvet.userdirs import user_cache_dir
 
     kind = InputKind(args.input_type) if args.input_type else None
     config = resolve_index_config(args.index_url, args.extra_index_url)
@@ -570,15 +571,16 @@ def _input_items(
 
 @contextlib.contextmanager
 def _result_cache() -> Iterator[ResultCache]:
-    from depvet.artifacts.cache import user_cache_dir
     from depvet.resultcache import ResultCache
+    from depvet.userdirs import user_cache_dir
 
     with ResultCache(user_cache_dir() / "results.sqlite3") as cache:
         yield cache
 
 
 def _cache(args: argparse.Namespace) -> int:
-    from depvet.artifacts.cache import ArtifactCache, user_cache_dir
+    from depvet.artifacts.cache import ArtifactCache
+    from depvet.userdirs import user_cache_dir
 
     root = user_cache_dir()
     artifacts = ArtifactCache(root)

@@ -17,8 +17,8 @@ from depvet.advisories.store import (
     AdvisoryDbError,
     AdvisoryStore,
     default_db_path,
-    user_data_dir,
 )
+from depvet.userdirs import user_data_dir
 from tests.advisories.osvdata import record, write_dir, write_zip
 from tests.conftest import run_cli
 from tests.localindex import IndexServer, Route, running

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from depvet.artifacts.cache import ArtifactCache, normalize_sha256, safe_filename, user_cache_dir
+from depvet.artifacts.cache import ArtifactCache, normalize_sha256, safe_filename
+from depvet.userdirs import user_cache_dir
 
 DATA = b"wheel bytes"
 SHA = hashlib.sha256(DATA).hexdigest()

@@ -9,10 +9,8 @@ import, so a reader sees the old data or the new, never half of an import.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +20,7 @@ from depvet.advisories.osv import Advisory, AdvisoryKind, Affected, RangeEvent
 from depvet.advisories.versions import canonical
 from depvet.errors import DepvetError
 from depvet.model import Severity
+from depvet.userdirs import user_data_dir
 
 DB_NAME = "advisories.sqlite3"
 
@@ -64,28 +63,6 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 class AdvisoryDbError(DepvetError):
     """The database cannot be opened or read."""
-
-
-def user_data_dir(
-    env: Mapping[str, str] | None = None, home: Path | None = None, platform: str | None = None
-) -> Path:
-    """``$DEPVET_DATA_DIR``, else the platform's per-user data directory for depvet."""
-    environ: Mapping[str, str] = os.environ if env is None else env
-    user_home = Path.home() if home is None else home
-    system = sys.platform if platform is None else platform
-    if environ.get("DEPVET_DATA_DIR"):
-        return Path(environ["DEPVET_DATA_DIR"]).expanduser()
-    if system == "darwin":
-        return user_home / "Library" / "Application Support" / "depvet"
-    if system == "win32":
-        local = (
-            Path(environ["LOCALAPPDATA"]) if environ.get("LOCALAPPDATA") else user_home / "AppData" / "Local"
-        )
-        return local / "depvet" / "Data"
-    # XDG Base Directory: a relative XDG_DATA_HOME is invalid and must be ignored.
-    xdg = environ.get("XDG_DATA_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else user_home / ".local" / "share"
-    return base / "depvet"
 
 
 def default_db_path() -> Path:

@@ -13,9 +13,8 @@ import os
 import re
 import shutil
 import stat
-import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 from depvet.errors import ArtifactError
@@ -29,28 +28,6 @@ _WINDOWS_DEVICES = frozenset(
 # Room for the name in a 255-byte file system limit.
 _MAX_NAME_BYTES = 200
 _STAGING_PREFIX = ".staging-"
-
-
-def user_cache_dir(
-    env: Mapping[str, str] | None = None, home: Path | None = None, platform: str | None = None
-) -> Path:
-    """``$DEPVET_CACHE_DIR``, else the platform's per-user cache directory for depvet."""
-    environ: Mapping[str, str] = os.environ if env is None else env
-    user_home = Path.home() if home is None else home
-    system = sys.platform if platform is None else platform
-    if environ.get("DEPVET_CACHE_DIR"):
-        return Path(environ["DEPVET_CACHE_DIR"]).expanduser()
-    if system == "darwin":
-        return user_home / "Library" / "Caches" / "depvet"
-    if system == "win32":
-        local = (
-            Path(environ["LOCALAPPDATA"]) if environ.get("LOCALAPPDATA") else user_home / "AppData" / "Local"
-        )
-        return local / "depvet" / "Cache"
-    # XDG Base Directory: a relative XDG_CACHE_HOME is invalid and must be ignored.
-    xdg = environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else user_home / ".cache"
-    return base / "depvet"
 
 
 def normalize_sha256(value: str) -> str:

@@ -15,7 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from depvet.artifacts.cache import ArtifactCache, user_cache_dir
+from depvet.artifacts.cache import ArtifactCache
 from depvet.artifacts.download import DownloadRequest, DownloadStatus, download_all
 from depvet.artifacts.indexconfig import DEFAULT_INDEX_URL
 from depvet.artifacts.simpleindex import IndexFile, SimpleIndexClient, release_of
@@ -23,6 +23,7 @@ from depvet.artifacts.targets import ArtifactRef, open_artifact
 from depvet.errors import DepvetError, InputError
 from depvet.inputs.model import LockedPackage, PinnedFile, SourceKind
 from depvet.model import ArtifactKind
+from depvet.userdirs import user_cache_dir
 
 STATIC_FROM = Version("2.2")
 
