@@ -68,30 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TARGET",
         help="wheel, sdist (.tar.gz/.tgz/.tar.bz2/.zip), package directory, venv or site-packages",
     )
-    scan.add_argument(
-        "--from-file",
-        metavar="LIST",
-        type=Path,
-        help="read more targets from LIST, one per line ('-' for stdin)",
-    )
-    scan.add_argument(
-        "--format", choices=[f.value for f in OutputFormat], default=OutputFormat.TERMINAL.value
-    )
-    scan.add_argument("-o", "--output", metavar="FILE", type=Path, help="write the report to FILE")
-    scan.add_argument(
-        "--fail-on",
-        choices=[f.value for f in FailOn],
-        default=FailOn.HIGH.value,
-        help="exit 1 when a finding is at least this severe (default: high)",
-    )
+    _add_report_options(scan, quiet_help="no progress bar")
     scan.add_argument("-j", "--jobs", type=int, default=0, help="worker processes (default: CPU count)")
-    scan.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    scan.add_argument(
-        "--min-severity",
-        choices=[s.value for s in Severity],
-        default=Severity.LOW.value,
-        help="lowest severity listed in the terminal report (default: low)",
-    )
     inputs = scan.add_argument_group(
         "lockfiles and requirements",
         "A TARGET may be a requirements file, pylock.toml, uv.lock, poetry.lock, Pipfile.lock or a "
@@ -140,24 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="uv.lock, pylock.toml, poetry.lock, Pipfile.lock, requirements, CycloneDX SBOM, venv, "
         "site-packages, a project directory (its lock), a wheel or sdist file name",
     )
-    check.add_argument("--from-file", metavar="LIST", type=Path, help="read more targets from LIST")
-    check.add_argument(
-        "--format", choices=[f.value for f in OutputFormat], default=OutputFormat.TERMINAL.value
-    )
-    check.add_argument("-o", "--output", metavar="FILE", type=Path, help="write the report to FILE")
-    check.add_argument(
-        "--fail-on",
-        choices=[f.value for f in FailOn],
-        default=FailOn.HIGH.value,
-        help="exit 1 when a finding is at least this severe (default: high)",
-    )
-    check.add_argument(
-        "--min-severity",
-        choices=[s.value for s in Severity],
-        default=Severity.LOW.value,
-        help="lowest severity listed in the terminal report (default: low)",
-    )
-    check.add_argument("-q", "--quiet", action="store_true", help="no progress or notes")
+    _add_report_options(check, quiet_help="no progress or notes")
     check.add_argument(
         "--input-type", choices=[k.value for k in _input_kinds()], help="the format, when not detected"
     )
@@ -201,6 +162,33 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("rule_id", nargs="?", help="a rule id such as DV101")
     rules.add_argument("--format", choices=["terminal", "json", "markdown"], default="terminal")
     return parser
+
+
+def _add_report_options(parser: argparse.ArgumentParser, *, quiet_help: str) -> None:
+    """What scan and check share: more targets from a file, the report and the exit code."""
+    parser.add_argument(
+        "--from-file",
+        metavar="LIST",
+        type=Path,
+        help="read more targets from LIST, one per line ('-' for stdin)",
+    )
+    parser.add_argument(
+        "--format", choices=[f.value for f in OutputFormat], default=OutputFormat.TERMINAL.value
+    )
+    parser.add_argument("-o", "--output", metavar="FILE", type=Path, help="write the report to FILE")
+    parser.add_argument(
+        "--fail-on",
+        choices=[f.value for f in FailOn],
+        default=FailOn.HIGH.value,
+        help="exit 1 when a finding is at least this severe (default: high)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
+    parser.add_argument(
+        "--min-severity",
+        choices=[s.value for s in Severity],
+        default=Severity.LOW.value,
+        help="lowest severity listed in the terminal report (default: low)",
+    )
 
 
 def _add_check_options(parser: argparse.ArgumentParser) -> None:
@@ -267,6 +255,18 @@ def _error(message: str) -> None:
     print(f"depvet: error: {message}", file=sys.stderr)
 
 
+def _targets(args: argparse.Namespace) -> list[str]:
+    """The command's TARGETs, those of --from-file, and with --env the running environment."""
+    targets = list(args.targets)
+    if args.from_file is not None:
+        targets += _read_target_list(args.from_file)
+    if args.env:
+        targets.append(sys.prefix)
+    if not targets:
+        raise UsageError(f"{args.command} needs at least one TARGET, --from-file LIST or --env")
+    return targets
+
+
 def _read_target_list(path: Path) -> list[str]:
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
@@ -279,13 +279,7 @@ def _scan(args: argparse.Namespace) -> int:
     from depvet.checking import with_check_findings
     from depvet.scanning import default_jobs, expand_targets, scan_all
 
-    targets = list(args.targets)
-    if args.from_file is not None:
-        targets += _read_target_list(args.from_file)
-    if args.env:
-        targets.append(sys.prefix)
-    if not targets:
-        raise UsageError("scan needs at least one TARGET, --from-file LIST or --env")
+    targets = _targets(args)
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (automatic) or more")
     jobs = args.jobs or default_jobs()
@@ -324,13 +318,7 @@ def _scan(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from depvet.checking import check_releases
 
-    targets = list(args.targets)
-    if args.from_file is not None:
-        targets += _read_target_list(args.from_file)
-    if args.env:
-        targets.append(sys.prefix)
-    if not targets:
-        raise UsageError("check needs at least one TARGET, --from-file LIST or --env")
+    targets = _targets(args)
     options = _check_options(args)
     releases: list[Release] = []
     not_checked: list[NotScanned] = []
