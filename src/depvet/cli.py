@@ -371,17 +371,10 @@ def _releases_of(target: str, args: argparse.Namespace) -> tuple[list[Release], 
 
     path = Path(target)
     if _is_input(target):
-        from depvet.inputs import InputKind, detect_kind, parse_input
-        from depvet.inputs._common import STDIN, display_name, read_text
+        from depvet.inputs import InputKind, parse_input
 
         kind = InputKind(args.input_type) if args.input_type else None
-        text = sys.stdin.read() if target == STDIN else read_text(path, display_name(path))
-        if (kind or detect_kind(path, text)) is InputKind.PYPROJECT:
-            raise UsageError(
-                f"{target}: a pyproject.toml pins no releases and check resolves nothing (no network): "
-                "check the project's lockfile, or 'depvet scan' it"
-            )
-        return releases_of_input(parse_input(path, text, kind))
+        return releases_of_input(parse_input(path, kind=kind, resolve=False))
     if path.is_dir():
         from depvet.artifacts.installed import is_environment
 
@@ -537,9 +530,7 @@ def _input_items(
     )
     releases, _ = releases_of_input(parsed)
     from_inputs.update((input_release_key(r), r) for r in releases)
-    known_bad, _ = check_releases(
-        releases, store, CheckOptions(name_risk=False), upload_times=lambda _releases: {}
-    )
+    known_bad, _ = check_releases(releases, store, CheckOptions(name_risk=False))
     bad = [r for r in known_bad if r.findings]
     skip = {(canonicalize_name(r.name or ""), r.version) for r in bad}
     parsed = dataclasses.replace(

@@ -61,18 +61,25 @@ def parse_input(
     *,
     index_url: str | None = None,
     extra_index_urls: tuple[str, ...] = (),
+    resolve: bool = True,
 ) -> ParsedInput:
     """The packages ``path`` pins; ``text`` is its content when the caller has it (stdin).
 
     ``kind`` forces the format (``--input-type``); otherwise it is detected. Anything wrong
     with the input raises InputError with a one-line message naming the file. The index
-    arguments are for a ``pyproject.toml``, which pip resolves against them.
+    arguments are for a ``pyproject.toml``, which pip resolves against them; with ``resolve``
+    False a ``pyproject.toml`` is refused instead (no network).
     """
     from depvet.inputs._common import STDIN, display_name, read_text
 
     if text is None:
         text = _read_stdin() if str(path) == STDIN else read_text(path, display_name(path))
     found = _kind(kind) if kind is not None else detect_kind(path, text)
+    if found is InputKind.PYPROJECT and not resolve:
+        raise UsageError(
+            f"{path}: a pyproject.toml pins no releases and check resolves nothing (no network): "
+            "check the project's lockfile, or 'depvet scan' it"
+        )
     if found is InputKind.PYPROJECT:
         from depvet.inputs.pyproject import parse_pyproject
 
