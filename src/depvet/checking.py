@@ -33,6 +33,7 @@ from depvet.errors import DepvetError, UsageError
 from depvet.inputs import ParsedInput, SourceKind
 from depvet.model import Finding, InputOrigin, NotScanned, RunContext, ScanResult, Severity, Verdict
 from depvet.rules import Rule
+from depvet.timestamps import parse_timestamp
 
 if TYPE_CHECKING:
     from depvet.advisories.namerisk import PopularNames
@@ -343,11 +344,10 @@ def parse_duration(text: str) -> timedelta:
 
 def parse_time(text: str) -> datetime:
     """An RFC 3339 time or a date (midnight UTC); naive means UTC."""
-    try:
-        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"'{text}' is not a date or an RFC 3339 time") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    parsed = parse_timestamp(text)
+    if parsed is None:
+        raise UsageError(f"'{text}' is not a date or an RFC 3339 time")
+    return parsed
 
 
 def format_age(age: timedelta) -> str:

@@ -19,7 +19,7 @@ import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import Message
 from html.parser import HTMLParser
 from http.client import HTTPException, HTTPMessage, IncompleteRead, RemoteDisconnected
@@ -37,6 +37,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from depvet.errors import DepvetError, InputError
+from depvet.timestamps import parse_timestamp
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_CONTENT_TYPES = frozenset({"application/vnd.pypi.simple.v1+html", "text/html"})
@@ -469,13 +470,7 @@ def _json_core_metadata(value: object) -> str | bool:
 
 def _upload_time(value: object) -> datetime | None:
     """PEP 700: ``yyyy-mm-ddThh:mm:ss.ffffffZ``, fraction optional, always UTC."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+    return parse_timestamp(value) if isinstance(value, str) else None
 
 
 def _malformed(shown: str, what: str) -> BadIndexResponse:

@@ -14,6 +14,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from depvet.errors import InputError
+from depvet.timestamps import parse_timestamp
 
 STDIN = "-"
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
@@ -194,11 +195,10 @@ def upload_time_of(value: object, where: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
-        text = value
-        try:
-            value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            raise InputError(f"{where}: 'upload-time' {shorten(text)!r} is not an RFC 3339 time") from None
+        parsed = parse_timestamp(value)
+        if parsed is None:
+            raise InputError(f"{where}: 'upload-time' {shorten(value)!r} is not an RFC 3339 time")
+        return parsed
     if not isinstance(value, datetime):
         raise InputError(f"{where}: 'upload-time' must be a date and time")
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
