@@ -31,6 +31,7 @@ from depvet.advisories.store import AdvisoryStore
 from depvet.analysis.verdict import decide
 from depvet.errors import DepvetError, UsageError
 from depvet.inputs import ParsedInput, SourceKind
+from depvet.metadata import name_and_version
 from depvet.model import Finding, InputOrigin, NotScanned, RunContext, ScanResult, Severity, Verdict
 from depvet.rules import Rule
 from depvet.timestamps import parse_timestamp
@@ -91,9 +92,6 @@ def releases_of_input(parsed: ParsedInput) -> tuple[list[Release], list[NotScann
     return releases, skipped
 
 
-_METADATA_FIELD = re.compile(r"^(Name|Version):[ \t]*(.*?)\s*$", re.MULTILINE | re.IGNORECASE)
-
-
 def releases_of_environment(root: Path) -> tuple[list[Release], list[NotScanned]]:
     """Each distribution installed in a venv or site-packages, from its metadata headers only."""
     from depvet.artifacts.installed import find_site_packages
@@ -109,11 +107,11 @@ def releases_of_environment(root: Path) -> tuple[list[Release], list[NotScanned]
             except OSError as exc:
                 skipped.append(NotScanned(str(meta_dir), meta_dir.name, f"cannot read: {exc.strerror}"))
                 continue
-            fields = {k.lower(): v for k, v in _METADATA_FIELD.findall(head.split("\n\n", 1)[0])}
-            if not fields.get("name") or not fields.get("version"):
+            name, version = name_and_version(head)
+            if not name or not version:
                 skipped.append(NotScanned(str(meta_dir), meta_dir.name, "metadata has no Name or Version"))
                 continue
-            releases.append(Release(fields["name"], fields["version"], str(meta_dir)))
+            releases.append(Release(name, version, str(meta_dir)))
     return releases, skipped
 
 

@@ -39,6 +39,7 @@ from depvet.analysis.trim import trim_cold_definitions
 from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
 from depvet.artifacts.targets import ArtifactRef, open_artifact
 from depvet.errors import DepvetError
+from depvet.metadata import name_and_version
 from depvet.model import FileEntry, Finding, RunContext, ScanResult, Verdict
 
 MAX_LAYERS = 8
@@ -249,16 +250,12 @@ class ArtifactScan:
         depth = entry.path.count("/")
         if "!" in entry.path or depth > 1:
             return
-        head = decode_text(entry.data[:65536])
-        for line in head.splitlines():
-            if not line.strip():
-                break
-            key, _, value = line.partition(":")
-            if key == "Name":
-                self.index.metadata_name = value.strip()
-                self.index.metadata_path = entry.path
-            elif key == "Version":
-                self.index.metadata_version = value.strip()
+        declared_name, version = name_and_version(decode_text(entry.data[:65536]))
+        if declared_name is not None:
+            self.index.metadata_name = declared_name
+            self.index.metadata_path = entry.path
+        if version is not None:
+            self.index.metadata_version = version
 
     def _pth_code(self, info: FileInfo, text: str, deadline: float) -> None:
         # site.py executes lines that start with "import " or "import\t"; others are paths.
