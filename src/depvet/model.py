@@ -69,6 +69,11 @@ class RunContext(enum.StrEnum):
     RELEASE = "release"  # not the release's files but what is known of it (advisories, age, name)
 
     @property
+    def described(self) -> str:
+        """How reports name it next to a finding: "import code", "about the release"."""
+        return "about the release" if self is RunContext.RELEASE else f"{self.value} code"
+
+    @property
     def runs_automatically(self) -> bool:
         return self in (RunContext.STARTUP, RunContext.INSTALL, RunContext.IMPORT)
 

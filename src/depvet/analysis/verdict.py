@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from depvet.model import Finding, RunContext, Severity, Verdict
+from depvet.model import Finding, Severity, Verdict
 
 WEIGHTS = {
     Severity.CRITICAL: 40.0,
@@ -55,8 +55,7 @@ def _reasons(findings: Sequence[Finding], verdict: Verdict) -> tuple[str, ...]:
         if finding.severity.rank < floor.rank:
             break
         where = f"{finding.path}:{finding.line}" if finding.line else finding.path
-        context = "about the release" if finding.context is RunContext.RELEASE else f"{finding.context} code"
-        text = f"{finding.severity} {finding.rule_id} {finding.title} ({context}, {where})"
+        text = f"{finding.severity} {finding.rule_id} {finding.title} ({finding.context.described}, {where})"
         if text not in reasons:
             reasons.append(text)
         if len(reasons) == MAX_REASONS:

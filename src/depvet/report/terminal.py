@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.text import Text
 
-from depvet.model import Finding, RunContext, ScanResult, Severity, Verdict
+from depvet.model import Finding, ScanResult, Severity, Verdict
 from depvet.report.rules_doc import visible
 
 _VERDICT_STYLE = {
@@ -160,7 +160,7 @@ def _finding(console: Console, finding: Finding) -> None:
 
 
 def _context(finding: Finding) -> str:
-    context = "about the release" if finding.context is RunContext.RELEASE else f"{finding.context} code"
+    context = finding.context.described
     if finding.base_severity is not None and finding.base_severity is not finding.severity:
         context += f"; rule severity {finding.base_severity}"
     return context
