@@ -277,9 +277,9 @@ def release_of_result(result: ScanResult, from_inputs: dict[tuple[str, str, str]
     if result.name is None or result.version is None:
         return None
     if result.origin is not None:
-        key = (result.origin.input_path, canonicalize_name(result.name), result.version)
-        if key in from_inputs:
-            return from_inputs[key]
+        named = input_release_key(Release(result.name, result.version, result.origin.input_path))
+        if named in from_inputs:
+            return from_inputs[named]
     return Release(result.name, result.version, result.target, origin=result.origin)
 
 

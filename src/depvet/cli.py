@@ -398,15 +398,16 @@ def _advisory_store(*, quiet: bool) -> Iterator[AdvisoryStore | None]:
 
     with AdvisoryStore(default_db_path(), readonly=True) as store:
         if not quiet:
-            info = store.info()
-            if not info.exists:
+            last_update, _ = store.last_update()
+            if not store.exists:
                 _note(
                     "no advisory database yet: only the curated tainted releases were matched "
                     "(run 'depvet db update' for the OSV records)"
                 )
-            elif info.last_update and datetime.now(UTC) - info.last_update > timedelta(days=7):
-                updated = f"{info.last_update:%Y-%m-%d}"
-                _note(f"the advisory database was last updated {updated}: run 'depvet db update'")
+            elif last_update and datetime.now(UTC) - last_update > timedelta(days=7):
+                _note(
+                    f"the advisory database was last updated {last_update:%Y-%m-%d}: run 'depvet db update'"
+                )
         yield store if store.exists else None
 
 

@@ -229,8 +229,7 @@ class AdvisoryStore:
         ).fetchone()[0]
         packages = self._conn.execute("SELECT count(DISTINCT name) FROM affected").fetchone()[0]
         newest = self._conn.execute("SELECT max(modified) FROM advisory").fetchone()[0]
-        meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
-        updated = meta.get("last_update")
+        last_update, last_source = self.last_update()
         return DbInfo(
             path=self.path,
             exists=True,
@@ -238,10 +237,18 @@ class AdvisoryStore:
             vulnerabilities=counts.get(AdvisoryKind.VULNERABILITY.value, 0),
             withdrawn=withdrawn,
             packages=packages,
-            last_update=datetime.fromisoformat(updated) if updated else None,
-            last_source=meta.get("last_source"),
+            last_update=last_update,
+            last_source=last_source,
             newest_record=newest,
         )
+
+    def last_update(self) -> tuple[datetime | None, str | None]:
+        """When the last import finished, and from where; one small read, for every check."""
+        if self._conn is None:
+            return None, None
+        meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        updated = meta.get("last_update")
+        return (datetime.fromisoformat(updated) if updated else None), meta.get("last_source")
 
     def digests(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT id, digest FROM advisory").fetchall())
