@@ -63,7 +63,7 @@ def import_osv(
     with _records(source) as (records, total):
         known = store.digests()
         seen = set(known.values())
-        withdrawn_before = _withdrawn_ids(store)
+        withdrawn_before = store.withdrawn_ids()
         with store.transaction():
             for member, data in records:
                 report.records += 1
@@ -73,6 +73,7 @@ def import_osv(
                 if digest in seen:
                     report.unchanged += 1  # the very bytes imported before: not even parsed
                     continue
+                seen.add(digest)
                 _import_one(store, member, data, digest, known, withdrawn_before, report)
             store.record_update(source)
     return report
@@ -96,9 +97,6 @@ def _import_one(
         report.other_ecosystems += 1
         return
     previous = known.get(advisory.id)
-    if previous == digest:
-        report.unchanged += 1
-        return
     store.put(advisory, digest)
     known[advisory.id] = digest
     if previous is None:
@@ -114,11 +112,6 @@ def _import_one(
         and len(report.new_malicious) < MAX_REPORTED_NEW
     ):
         report.new_malicious.append(advisory)
-
-
-def _withdrawn_ids(store: AdvisoryStore) -> set[str]:
-    rows = store.conn.execute("SELECT id FROM advisory WHERE withdrawn IS NOT NULL")
-    return {row[0] for row in rows}
 
 
 @contextlib.contextmanager

@@ -250,6 +250,9 @@ class AdvisoryStore:
         updated = meta.get("last_update")
         return (datetime.fromisoformat(updated) if updated else None), meta.get("last_source")
 
+    def withdrawn_ids(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT id FROM advisory WHERE withdrawn IS NOT NULL")}
+
     def digests(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT id, digest FROM advisory").fetchall())
 
