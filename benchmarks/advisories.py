@@ -172,8 +172,7 @@ for _ in range({repeat}):
 print(times[0], min(times[1:]))
 """
     done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=os.environ | {"DEPVET_DATA_DIR": os.environ["DEPVET_DATA_DIR"]},
+        [sys.executable, "-c", code],  # inherits DEPVET_DATA_DIR, set in main()
         capture_output=True,
         text=True,
         check=True,
