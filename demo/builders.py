@@ -41,11 +41,14 @@ def wheel_bytes(
     dist_info = f"{name.replace('-', '_')}-{version}.dist-info"
     members: dict[str, bytes] = {path: _bytes(content) for path, content in files.items()}
     requirements = "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
-    members[f"{dist_info}/METADATA"] = (
-        f"Metadata-Version: 2.1\nName: {metadata_name or name}\nVersion: {version}\n{requirements}\n"
-    ).encode()
-    members[f"{dist_info}/WHEEL"] = (
-        b"Wheel-Version: 1.0\nGenerator: depvet-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n\n"
+    # Files given for the dist-info (a METADATA with more fields) replace the generated ones.
+    members.setdefault(
+        f"{dist_info}/METADATA",
+        f"Metadata-Version: 2.1\nName: {metadata_name or name}\nVersion: {version}\n{requirements}\n".encode(),
+    )
+    members.setdefault(
+        f"{dist_info}/WHEEL",
+        b"Wheel-Version: 1.0\nGenerator: depvet-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n\n",
     )
     record = [f"{path},{_record_hash(data)},{len(data)}" for path, data in members.items()]
     record.append(f"{dist_info}/RECORD,,")

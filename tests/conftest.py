@@ -14,7 +14,8 @@ from demo.builders import Files, Links, write_sdist, write_site_packages, write_
 from depvet.analysis.engine import Ruleset, default_ruleset, scan_artifact
 from depvet.artifacts.targets import expand_target
 from depvet.model import ScanResult
-from depvet.rules import MATCHING
+from depvet.diff.rules import DIFF_SDIST
+from depvet.rules import MATCHING, Example
 
 ScanFiles = Callable[..., ScanResult]
 
@@ -136,3 +137,42 @@ def check_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> CheckFile
 
 def check_rule_ids(document: dict[str, Any]) -> set[str]:
     return {f["rule_id"] for r in document["results"] for f in r["findings"]}
+
+
+DiffExample = Callable[[Example], dict[str, Any]]
+
+
+@pytest.fixture
+def diff_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> DiffExample:
+    """Build a rule example's two releases (sample 1.0 and 1.1) and ``depvet diff`` them.
+
+    With index facts, both are published on a local index and diffed by name; returns the first
+    diff of the JSON report.
+    """
+    counter = iter(range(10_000))
+
+    def diff(example: Example) -> dict[str, Any]:
+        where = tmp_path / f"d{next(counter)}"
+        where.mkdir()
+        write = write_sdist if example.artifact == DIFF_SDIST else write_wheel
+        old = write(where, "sample", "1.0", dict(example.before))
+        new = write(where, "sample", "1.1", example.files())
+        if example.index:
+            from tests.diffindex import fact_index
+
+            with fact_index(where / "index", "sample", {"1.0": old, "1.1": new}, dict(example.index)) as url:
+                code, out, err = run_cli(
+                    ["diff", "sample", "1.0", "1.1", "-i", url, "--format", "json", "-q"], capsys
+                )
+        else:
+            code, out, err = run_cli(["diff", str(old), str(new), "--format", "json", "-q"], capsys)
+        assert code in (0, 1), err
+        document: dict[str, Any] = json.loads(out)
+        first: dict[str, Any] = document["diffs"][0]
+        return first
+
+    return diff
+
+
+def diff_rule_ids(diff: dict[str, Any]) -> set[str]:
+    return {r["rule_id"] for r in diff["reasons"]}

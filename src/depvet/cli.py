@@ -130,6 +130,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_check_options(check)
 
+    diff = sub.add_parser(
+        "diff",
+        help="compare two releases: did the update turn the package bad?",
+        description=(
+            "Compare two releases of a package: files, functions, capabilities, detector findings, "
+            "URLs, metadata, dependencies and, from the index, upload times and PEP 740 provenance. "
+            "Verdict: tainted-update-suspected or ordinary. Give OLD NEW (wheels, sdists or "
+            "directories), NAME OLD_VERSION NEW_VERSION (fetched from the index), or with --locks "
+            "two lockfiles ('-' reads one from stdin: "
+            "git show HEAD~1:uv.lock | depvet diff --locks - uv.lock)."
+        ),
+    )
+    diff.add_argument("operands", nargs="+", metavar="ARG", help="OLD NEW, or NAME OLD_VERSION NEW_VERSION")
+    diff.add_argument(
+        "--locks", action="store_true", help="OLD and NEW are lockfiles: diff every changed pin"
+    )
+    diff.add_argument(
+        "--artifact",
+        choices=["auto", "wheel", "sdist", "all"],
+        default="auto",
+        help="which files of releases fetched from the index to compare (default: the wheel this "
+        "machine would install, else the sdist; all: the sdists and every wheel both have)",
+    )
+    diff.add_argument(
+        "--format", choices=[f.value for f in OutputFormat], default=OutputFormat.TERMINAL.value
+    )
+    diff.add_argument("-o", "--output", metavar="FILE", type=Path, help="write the report to FILE")
+    diff.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
+    diff.add_argument(
+        "--details",
+        action="store_true",
+        help="terminal: files, functions, capabilities, metadata of every diff",
+    )
+    diff.add_argument(
+        "-i",
+        "--index-url",
+        metavar="URL",
+        help="the package index (as pip's --index-url); with two local files, also asked about "
+        "new dependencies",
+    )
+    diff.add_argument(
+        "--extra-index-url", metavar="URL", action="append", default=[], help="more indexes (repeatable)"
+    )
+    diff.add_argument(
+        "--input-type",
+        choices=[k.value for k in _input_kinds()],
+        help="--locks: the format, when not detected",
+    )
+    diff.add_argument("-j", "--jobs", type=int, default=0, help="worker processes (default: CPU count)")
+
     db = sub.add_parser(
         "db",
         help="update or describe the known-bad and vulnerability database",
@@ -224,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _scan(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "diff":
+            return _diff(args)
         if args.command == "db":
             return _db(args)
         if args.command == "rules":
@@ -343,6 +395,60 @@ def _check(args: argparse.Namespace) -> int:
             where = f"{item.input_path}:{item.line}" if item.line else item.input_path
             _note(f"{where}: {item.requirement}: {item.reason}: not checked")
     return exit_code(results, FailOn(args.fail_on))
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from depvet.artifacts.indexconfig import resolve_index_config
+    from depvet.diff.fetch import ArtifactChoice
+    from depvet.diffing import DiffRequest, run_diffs
+    from depvet.scanning import default_jobs
+
+    operands = list(args.operands)
+    if args.locks and len(operands) != 2:
+        raise UsageError("diff --locks takes two lockfiles: OLD_LOCK NEW_LOCK")
+    if not args.locks and len(operands) not in (2, 3):
+        raise UsageError("diff takes OLD NEW (two artifacts) or NAME OLD_VERSION NEW_VERSION")
+    if operands.count("-") > 1:
+        raise UsageError("only one of the two locks can be read from stdin ('-')")
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 0 (automatic) or more")
+    request = DiffRequest(
+        operands=tuple(operands),
+        locks=args.locks,
+        choice=ArtifactChoice(args.artifact),
+        config=resolve_index_config(args.index_url, args.extra_index_url),
+        explicit_index=args.index_url is not None,
+        input_type=args.input_type,
+        workers=args.jobs or default_jobs(),
+    )
+    outcome = run_diffs(request, show_progress=not args.quiet)
+    if not args.quiet:
+        for note in outcome.notes:
+            _note(note)
+    output_format = OutputFormat(args.format)
+    from depvet.report import diff_report
+
+    match output_format:
+        case OutputFormat.JSON:
+            text = diff_report.render_json(outcome.diffs, outcome.lock_changes)
+        case OutputFormat.SARIF:
+            text = diff_report.render_sarif(outcome.diffs)
+        case OutputFormat.TERMINAL:
+            color = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+            text = diff_report.render_terminal(
+                outcome.diffs, outcome.lock_changes, details=args.details, color=color or None
+            )
+        case _:
+            assert_never(output_format)
+    _write(text, args.output)
+    from depvet.diff.model import DiffVerdict
+
+    for diff in outcome.diffs:
+        if diff.verdict is DiffVerdict.ERROR:
+            _error(f"{diff.new.target}: {diff.error}")
+    if any(d.verdict is DiffVerdict.ERROR for d in outcome.diffs):
+        return EXIT_ERROR
+    return EXIT_FINDINGS if any(d.verdict is DiffVerdict.TAINTED for d in outcome.diffs) else EXIT_OK
 
 
 def _check_options(args: argparse.Namespace) -> CheckOptions:

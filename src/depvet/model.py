@@ -55,6 +55,7 @@ class Category(enum.StrEnum):
     KNOWN_BAD = "known-bad"  # the release is recorded as malicious (OSV MAL-, curated incidents)
     VULNERABILITY = "vulnerability"
     DEPENDENCY_RISK = "dependency-risk"  # release age under the cooldown, a typosquat-like name
+    RELEASE_DIFF = "release-diff"  # what an update changed: new start-up code, capabilities, provenance
 
 
 class RunContext(enum.StrEnum):

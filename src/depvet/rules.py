@@ -16,6 +16,9 @@ MATCHING = "matching"
 # An example that is a lockfile given to ``depvet check`` (files under osv/ are imported first)
 # rather than a package to scan.
 CHECK = "check"
+# An example that is a pair of releases given to ``depvet diff``: ``before`` holds the previous
+# release's files, ``path``/``code``/``extra`` the new one's.
+DIFF = "diff"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,7 +28,8 @@ class Example:
     ``extra`` adds more files; ``artifact`` says how the test builds the package
     ("directory", "wheel", "sdist" or "installed"), since some rules only apply to one kind.
     ``"check"`` is a lockfile for ``depvet check`` with ``args``; its ``extra`` files under
-    ``osv/`` are OSV records imported into the example's own database first.
+    ``osv/`` are OSV records imported into the example's own database first. ``"diff"`` is the
+    new release of a pair given to ``depvet diff``, ``before`` the previous one.
     ``links`` adds archive members that are links (``target`` ``"<device>"`` makes a device
     file). ``locked_sha256`` scans the artifact as a release a lockfile pinned with that hash.
     For "installed", an ``extra`` path starting with ``+`` is written after RECORD (tampered or
@@ -41,6 +45,13 @@ class Example:
     locked_sha256: str | None = None
     # For artifact CHECK: the options given to ``depvet check`` with the file at ``path``.
     args: tuple[str, ...] = ()
+    # For artifact DIFF: the previous release's files (both are built as wheels of "sample").
+    before: tuple[tuple[str, str], ...] = ()
+    # For artifact DIFF: what the index says about the releases, which makes the test publish
+    # both on a local index and diff them by name. Keys: "provenance VERSION" (a PEP 740
+    # provenance object), "upload VERSION" (an RFC 3339 time; a version without files is listed
+    # as an earlier release), "project NAME" (another project's only release's upload time).
+    index: tuple[tuple[str, str], ...] = ()
 
     def files(self) -> dict[str, str]:
         return {self.path: self.code, **dict(self.extra)}

@@ -177,6 +177,66 @@ def test_json_optional_fields_of_the_wrong_type_are_ignored() -> None:
     )
 
 
+def test_json_provenance_urls_are_read_and_made_absolute() -> None:
+    files: list[dict[str, object]] = [
+        {
+            "filename": WHEEL,
+            "url": WHEEL,
+            "hashes": {},
+            "provenance": f"../../integrity/goodpkg/1.0/{WHEEL}/provenance",
+        },
+        {"filename": SDIST, "url": SDIST, "hashes": {}, "provenance": "https://other.example/p#frag"},
+        {"filename": "goodpkg-0.9.tar.gz", "url": "goodpkg-0.9.tar.gz", "hashes": {}, "provenance": None},
+        {"filename": "goodpkg-0.8.tar.gz", "url": "goodpkg-0.8.tar.gz", "hashes": {}},
+    ]
+
+    found = parse_json_page(json_page(files, api_version="1.3"), "https://index.example/simple/goodpkg/")
+
+    assert [f.provenance for f in found] == [
+        f"https://index.example/integrity/goodpkg/1.0/{WHEEL}/provenance",
+        "https://other.example/p",
+        None,
+        None,
+    ]
+
+
+@pytest.mark.parametrize("value", [123, True, {"url": "x"}, ["x"], "", "   "])
+def test_json_provenance_of_the_wrong_type_is_absent(value: object) -> None:
+    files = [{"filename": WHEEL, "url": WHEEL, "hashes": {}, "provenance": value}]
+
+    [found] = parse_json_page(json_page(files), "https://index.example/simple/goodpkg/")
+
+    assert found.provenance is None
+    assert found.url == f"https://index.example/simple/goodpkg/{WHEEL}"  # the file itself still counts
+
+
+def test_provenance_on_the_index_origin_gets_the_index_credentials(index_server: IndexServer) -> None:
+    files = [
+        {
+            "filename": SDIST,
+            "url": f"/files/{SDIST}",
+            "hashes": {},
+            "provenance": f"/files/{SDIST}.provenance",
+        },
+        {
+            "filename": WHEEL,
+            "url": f"/files/{WHEEL}",
+            "hashes": {},
+            "provenance": f"https://cdn.example/{WHEEL}.prov",
+        },
+    ]
+    index_server.routes["/simple/goodpkg/"] = Route(json_body=json_page(files))
+    origin = f"127.0.0.1:{index_server.port}"
+
+    found = client().project_files(f"http://__token__:s3cr%40t@{origin}/simple/", "goodpkg")
+
+    assert found[0].provenance == f"http://__token__:s3cr%40t@{origin}/files/{SDIST}.provenance"
+    assert found[1].provenance == f"https://cdn.example/{WHEEL}.prov"  # another host never gets them
+    # Without credentials in the index URL nothing is added.
+    [plain, _] = client().project_files(f"{index_server.url}/simple/", "goodpkg")
+    assert plain.provenance == f"http://{origin}/files/{SDIST}.provenance"
+
+
 # -- HTML ---------------------------------------------------------------------------------------------
 
 HTML_PAGE = f"""<!DOCTYPE html>
@@ -223,6 +283,32 @@ def test_html_base_element_and_missing_anchor_text() -> None:
     [found] = parse_html_page(page, "https://index.example/simple/goodpkg/")
 
     assert (found.filename, found.url) == (SDIST, f"https://mirror.example/pkgs/{SDIST}")
+
+
+def test_html_data_provenance_is_read_and_made_absolute() -> None:
+    page = f"""<html><head><meta name="pypi:repository-version" content="1.3"></head><body>
+<a href="../../files/{WHEEL}" data-provenance="https://index.example/integrity/goodpkg/1.0/{WHEEL}/provenance">{WHEEL}</a>
+<a href="../../files/{SDIST}" data-provenance="../../files/{SDIST}.provenance">{SDIST}</a>
+<a href="../../files/goodpkg-0.9.tar.gz">goodpkg-0.9.tar.gz</a>
+<a href="../../files/goodpkg-0.8.tar.gz" data-provenance>goodpkg-0.8.tar.gz</a>
+</body></html>"""
+
+    found = parse_html_page(page, "https://index.example/simple/goodpkg/")
+
+    assert [f.provenance for f in found] == [
+        f"https://index.example/integrity/goodpkg/1.0/{WHEEL}/provenance",
+        f"https://index.example/files/{SDIST}.provenance",
+        None,
+        None,  # an attribute without a value names no URL
+    ]
+
+
+def test_html_relative_data_provenance_follows_the_base_element_like_href() -> None:
+    page = f'<base href="https://mirror.example/pkgs/"><a href="{SDIST}" data-provenance="{SDIST}.provenance">{SDIST}</a>'
+
+    [found] = parse_html_page(page, "https://index.example/simple/goodpkg/")
+
+    assert found.provenance == f"https://mirror.example/pkgs/{SDIST}.provenance"
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -159,9 +159,15 @@ def _parse(
 class ArtifactScan:
     """State of scanning one artifact: findings, marks and the artifact index."""
 
-    def __init__(self, ruleset: Ruleset, index: ArtifactIndex) -> None:
+    def __init__(
+        self, ruleset: Ruleset, index: ArtifactIndex, *, focus: frozenset[str] | None = None
+    ) -> None:
         self.ruleset = ruleset
         self.index = index
+        # With a focus (a release diff), only these files are analysed, and their runtime code
+        # whole: what matters is everything they can do, not only what a prefilter finds
+        # suspicious. The other files are still indexed for the artifact-level rules.
+        self.focus = focus
         self.sink = Sink()
         self.marks: list[Mark] = []
         self.files_scanned = 0
@@ -211,7 +217,8 @@ class ArtifactScan:
         info = FileInfo(entry.path, cls.kind, cls.context, index.kind, cls.setup_script, cls.top_level_init)
         if cls.kind is FileKind.PYTHON and (cls.setup_script or lower.endswith("setup.py")):
             self._note_build(text)
-        self._capped(info, text)
+        if self.focus is None or entry.path in self.focus:
+            self._capped(info, text)
 
     def _capped(self, info: FileInfo, text: str) -> None:
         deadline = time.monotonic() + FILE_SECONDS
@@ -268,7 +275,8 @@ class ArtifactScan:
 
     def scan_python(self, info: FileInfo, text: str, deadline: float, *, force: bool = False) -> None:
         screen = None
-        if info.layer == 0 and not force:
+        thorough = self.focus is not None and info.context not in (RunContext.NON_RUNTIME, RunContext.DATA)
+        if info.layer == 0 and not force and not thorough:
             screen = self.ruleset.prefilter.screen(text)
             if screen.hint_positions and info.context not in (RunContext.NON_RUNTIME, RunContext.DATA):
                 self.imported |= imported_modules(info.path, text, screen.hint_positions)
@@ -283,7 +291,7 @@ class ArtifactScan:
             if not info.setup_script and not screen.wants:
                 return
         # setup.py, decoded payloads and .pth code are small and all suspect: walk them whole.
-        whole = force or info.layer > 0 or info.setup_script
+        whole = force or thorough or info.layer > 0 or info.setup_script
         hot = None if whole or screen is None else screen.hot_lines()
         starts = None if screen is None else screen.line_starts()
         parsed, extents = _parse(text, hot, info, starts)
@@ -419,6 +427,23 @@ def order_findings(findings: list[Finding]) -> tuple[Finding, ...]:
     )
 
 
+def analyse_entries(
+    entries: Iterable[FileEntry],
+    index: ArtifactIndex,
+    ruleset: Ruleset,
+    *,
+    names: Sequence[str] = (),
+    focus: frozenset[str] | None = None,
+) -> ArtifactScan:
+    """Every file through the detectors (only ``focus`` ones, when given); ``finish`` is the caller's."""
+    scan = ArtifactScan(ruleset, index, focus=focus)
+    if names:
+        scan.packages = package_dirs(list(names))
+    for entry in entries:
+        scan.scan_file(entry)
+    return scan
+
+
 def scan_artifact(
     ref: ArtifactRef, ruleset: Ruleset | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> ScanResult:
@@ -437,11 +462,7 @@ def scan_artifact(
             locked_sha256=ref.locked_sha256,
             sha256=opened.sha256,
         )
-        scan = ArtifactScan(ruleset, index)
-        if opened.names:
-            scan.packages = package_dirs(opened.names)
-        for entry in opened.entries:
-            scan.scan_file(entry)
+        scan = analyse_entries(opened.entries, index, ruleset, names=opened.names)
         index.issues = opened.reader.budget.issues
         if scan.files_scanned == 0 and not index.issues:
             raise DepvetError("empty archive: it holds no files to scan")

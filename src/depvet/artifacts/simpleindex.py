@@ -1,10 +1,10 @@
 """Ask a simple repository (PEP 503 HTML or PEP 691 JSON) which files a project has.
 
 Spec: the PyPA "Simple repository API" page, which folds in PEP 503 (HTML), 592 (yanking), 629
-(``pypi:repository-version``), 658/714 (core metadata), 691 (JSON and content negotiation) and 700
-(``size``, ``upload-time``, ``versions``). The HTTP plumbing shared with ``download.py`` lives here too:
-one opener that never follows a redirect off http(s) or down from https, credentials taken out of URLs
-and never shown.
+(``pypi:repository-version``), 658/714 (core metadata), 691 (JSON and content negotiation), 700
+(``size``, ``upload-time``, ``versions``) and 740 (``provenance``). The HTTP plumbing shared with
+``download.py`` lives here too: one opener that never follows a redirect off http(s) or down from https,
+credentials taken out of URLs and never shown.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ class IndexFile:
     ``url`` is absolute and has no fragment; when the file lives on the index's own host it carries
     the index URL's credentials, so show it with ``redact_url``. ``yanked`` is ``False``, ``True`` or
     the reason given. ``core_metadata`` (PEP 658/714) is ``False`` when not advertised, ``True`` when
-    advertised without a sha256, else that sha256.
+    advertised without a sha256, else that sha256. ``provenance`` (PEP 740) is the absolute URL of the
+    file's provenance object, or None when the index offers none; like ``url`` it may carry credentials.
     """
 
     filename: str
@@ -110,6 +111,7 @@ class IndexFile:
     requires_python: str | None
     size: int | None
     core_metadata: str | bool = False
+    provenance: str | None = None
 
 
 class Response(Protocol):
@@ -396,16 +398,28 @@ def _codec(charset: str | None) -> str:
 
 
 def _with_index_credentials(file: IndexFile, page_url: str) -> IndexFile:
-    """Give a file on the index's own origin the index URL's credentials, as pip does per host."""
+    """Give a file on the index's own origin the index URL's credentials, as pip does per host.
+
+    The provenance URL gets the same treatment: a private index that wants credentials for its files
+    wants them for their provenance too.
+    """
     match = _USERINFO.match(page_url)
     if match is None:
         return file
     clean_page, _ = split_credentials(page_url)
-    page, target = urlsplit(clean_page), urlsplit(file.url)
-    if (page.scheme, page.netloc) != (target.scheme, target.netloc) or "@" in target.netloc:
-        return file
-    url = urlunsplit(target._replace(netloc=f"{match['userinfo']}@{target.netloc}"))
-    return dataclasses.replace(file, url=url)
+    page = urlsplit(clean_page)
+    url = _credited(file.url, page.scheme, page.netloc, match["userinfo"])
+    provenance = file.provenance
+    if provenance is not None:
+        provenance = _credited(provenance, page.scheme, page.netloc, match["userinfo"])
+    return dataclasses.replace(file, url=url, provenance=provenance)
+
+
+def _credited(url: str, scheme: str, netloc: str, userinfo: str) -> str:
+    target = urlsplit(url)
+    if (scheme, netloc) != (target.scheme, target.netloc) or "@" in target.netloc:
+        return url
+    return urlunsplit(target._replace(netloc=f"{userinfo}@{target.netloc}"))
 
 
 # -- JSON pages (PEP 691, PEP 700) ----------------------------------------------------------------------
@@ -452,6 +466,7 @@ def _json_file(entry: object, i: int, page_url: str, shown: str) -> IndexFile:
         requires_python=requires_python if isinstance(requires_python, str) and requires_python else None,
         size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
         core_metadata=_json_core_metadata(core),
+        provenance=_provenance_url(entry.get("provenance"), page_url),
     )
 
 
@@ -551,6 +566,8 @@ def parse_html_page(text: str, page_url: str) -> list[IndexFile]:
                 requires_python=attrs.get("data-requires-python") or None,
                 size=None,
                 core_metadata=_html_core_metadata(attrs),
+                # PEP 740 asks for an absolute URL; a relative one resolves like href, as a browser would.
+                provenance=_provenance_url(attrs.get("data-provenance"), base),
             )
         )
     return files
@@ -593,6 +610,14 @@ def _check_api_version(version: object, shown: str) -> None:
             f"{shown} speaks simple API version {version}; depvet understands version {SUPPORTED_API_MAJOR}",
             shown,
         )
+
+
+def _provenance_url(value: object, base: str) -> str | None:
+    """PEP 740: a URL or null. Anything else counts as absent, as for other optional fields of the wrong
+    type: a page that cannot say where provenance lives offers none, which is not worth refusing it."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return urldefrag(urljoin(base, value.strip())).url
 
 
 def _sha256_hex(value: object) -> str | None:

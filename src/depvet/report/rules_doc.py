@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from depvet.errors import UsageError
 from depvet.model import Category, Severity
-from depvet.rules import CHECK, MATCHING, Example, Rule
+from depvet.rules import CHECK, DIFF, MATCHING, Example, Rule
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -54,6 +54,7 @@ CATEGORY_TITLES: dict[Category, str] = {
     Category.KNOWN_BAD: "Known-bad releases",
     Category.VULNERABILITY: "Known vulnerabilities",
     Category.DEPENDENCY_RISK: "Dependency risk",
+    Category.RELEASE_DIFF: "Release diff (depvet diff)",
 }
 
 SEVERITY_MEANING: dict[Severity, str] = {
@@ -172,6 +173,12 @@ def why_text(rule: Rule) -> str:
     if rule.bad.artifact == CHECK:
         severity += " It is about the release, not its code, so where code runs does not change it."
         return f"{why}\n\n{severity}" if why else severity
+    if is_diff_example(rule.bad):
+        severity += (
+            " It is reported by depvet diff about what an update changed; the rule itself says "
+            "which code it is about."
+        )
+        return f"{why}\n\n{severity}" if why else severity
     if rule.context_weighted:
         severity += " In code that only runs when called, it counts one level lower."
     severity += " In code under tests/, docs/ or examples/, two levels lower."
@@ -218,7 +225,30 @@ def _where(example: Example) -> str:
     return where + ")"
 
 
+def is_diff_example(example: Example) -> bool:
+    return example.artifact.startswith(DIFF)
+
+
+def _diff_example_markdown(example: Example) -> str:
+    kind = "sdist" if example.artifact != DIFF else "wheel"
+    parts: list[str] = []
+    for label, files in (
+        (f"previous release (sample 1.0, {_article(kind)})", dict(example.before)),
+        (f"new release (sample 1.1, {_article(kind)})", example.files()),
+    ):
+        for path, code in files.items():
+            shown = _shorten(code)
+            fence = _fence(shown)
+            parts.append(f"`{path}` in the {label}:\n\n{fence}{language(path)}\n{shown or '# (empty file)'}\n{fence}")
+    if example.index:
+        facts = "\n".join(f"- {visible(key)}: `{visible(_shorten(value))}`" for key, value in example.index)
+        parts.append(f"What the index says (`depvet diff sample 1.0 1.1`):\n\n{facts}")
+    return "\n\n".join(parts)
+
+
 def _example_markdown(example: Example) -> str:
+    if is_diff_example(example):
+        return _diff_example_markdown(example)
     parts: list[str] = []
     where = _where(example)
     for path, code in example_files(example):
@@ -393,6 +423,9 @@ def _terminal_example(example: Example) -> Text:
     from rich.text import Text
 
     text = Text()
+    if is_diff_example(example):
+        text.append(_diff_example_markdown(example))
+        return text
     where = _where(example)
     for index, (path, code) in enumerate(example_files(example)):
         if index:

@@ -34,10 +34,12 @@ def all_detectors() -> list[Detector]:
 
 
 def all_rules() -> list[Rule]:
-    """Every rule depvet reports: the detectors' and those of ``depvet check``."""
+    """Every rule depvet reports: the detectors', those of ``depvet check`` and of ``depvet diff``."""
     from depvet.advisories.rules import CHECK_RULES
+    from depvet.diff.rules import DIFF_RULES
 
-    return sorted([*(rule for d in all_detectors() for rule in d.rules), *CHECK_RULES], key=lambda r: r.id)
+    detector_rules = (rule for d in all_detectors() for rule in d.rules)
+    return sorted([*detector_rules, *CHECK_RULES, *DIFF_RULES], key=lambda r: r.id)
 
 
 def rule_by_id(rule_id: str) -> Rule | None:

@@ -1,0 +1,542 @@
+"""Compare two releases of one package: files, code, capabilities, findings, metadata; then judge.
+
+Only what changed is analysed: a file with the same bytes in both releases can do the same
+things in both. The old release's unchanged files are read again only to learn whether a
+capability the new code uses was there before.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from depvet.analysis.engine import Ruleset, default_ruleset
+from depvet.analysis.files import decode_text
+from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
+from depvet.artifacts.simpleindex import ProjectNotFound
+from depvet.artifacts.targets import ArtifactRef
+from depvet.diff import rules
+from depvet.diff.analysis import Analysis, analyse
+from depvet.diff.code import definitions, endpoints, is_code
+from depvet.diff.metadata import ReleaseMetadata, read_metadata
+from depvet.diff.model import (
+    Capability,
+    CapabilityDelta,
+    CapabilityUse,
+    DiffVerdict,
+    Endpoint,
+    FieldChange,
+    FileChange,
+    FileStatus,
+    ReleaseDiff,
+    Side,
+)
+from depvet.diff.release import ReleaseFiles, read_release
+from depvet.diff.verdict import decide
+from depvet.errors import DepvetError
+from depvet.model import Category, Finding, RunContext, Severity
+
+DependencyLookup = Callable[[str], datetime | None]  # first upload; raises ProjectNotFound
+YOUNG_DEPENDENCY = timedelta(days=30)
+# Rules about the analysis itself, not the code: never a reason to suspect an update.
+_NOT_REASONS = frozenset({"DV001", "DV807"})
+# Text that must be present for a file to have a capability: a cheap screen of unchanged files.
+_CAPABILITY_TOKENS = re.compile(
+    r"socket|urllib|requests|httpx|aiohttp|http\.client|httplib|urlopen|pycurl|websocket|ftplib|"
+    r"smtplib|paramiko|subprocess|system|popen|spawn|exec|eval|compile|environ|getenv|\.ssh|aws|"
+    r"kube|netrc|credential|token|cookie|wallet|169\.254|metadata|open\(|write|shutil|rename|"
+    r"chmod|cron|systemd|autostart|b64decode|marshal|zlib|lambda|__import__|ctypes"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseFacts:
+    """What the index told about the two releases; empty when both came from disk."""
+
+    reasons: tuple[Finding, ...] = ()  # provenance and upload-time reasons
+    notes: tuple[str, ...] = ()
+    old_upload: datetime | None = None
+    new_upload: datetime | None = None
+    old_provenance: str | None = None
+    new_provenance: str | None = None
+
+
+def diff_artifacts(
+    old_ref: ArtifactRef,
+    new_ref: ArtifactRef,
+    *,
+    facts: ReleaseFacts = ReleaseFacts(),
+    ruleset: Ruleset | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> ReleaseDiff:
+    """The diff of two artifacts; an unreadable one gives an ``error`` diff, never an exception."""
+    started = time.monotonic()
+    try:
+        old, new = read_release(old_ref, limits), read_release(new_ref, limits)
+    except DepvetError as exc:
+        return failed_diff(old_ref, new_ref, str(exc), started)
+    try:
+        return _Comparison(old, new, ruleset or default_ruleset(), facts).run(started)
+    except DepvetError as exc:
+        return failed_diff(old_ref, new_ref, str(exc), started)
+
+
+def failed_diff(
+    old_ref: ArtifactRef, new_ref: ArtifactRef, message: str, started: float | None = None
+) -> ReleaseDiff:
+    """An ``error`` diff: one of the two could not be read or compared."""
+    return ReleaseDiff(
+        None,
+        Side(old_ref.target, None, None, None, 0),
+        Side(new_ref.target, None, None, None, 0),
+        DiffVerdict.ERROR,
+        0.0,
+        error=message,
+        seconds=time.monotonic() - started if started is not None else 0.0,
+    )
+
+
+class _Comparison:
+    def __init__(self, old: ReleaseFiles, new: ReleaseFiles, ruleset: Ruleset, facts: ReleaseFacts) -> None:
+        self.old, self.new, self.ruleset, self.facts = old, new, ruleset, facts
+        self.added = [k for k in new.entries if k not in old.entries]
+        self.removed = [k for k in old.entries if k not in new.entries]
+        self.changed = [k for k in new.entries if k in old.entries and new.digests[k] != old.digests[k]]
+        self.unchanged = [k for k in new.entries if k in old.entries and new.digests[k] == old.digests[k]]
+        self.notes: list[str] = list(facts.notes)
+
+    def run(self, started: float) -> ReleaseDiff:
+        old_meta, new_meta = read_metadata(self.old), read_metadata(self.new)
+        new_analysis = analyse(self.new, [*self.added, *self.changed], self.ruleset)
+        old_analysis = analyse(self.old, self.changed, self.ruleset)
+        capabilities = self._capabilities(new_analysis, old_analysis)
+        new_findings = self._new_findings(new_analysis, old_analysis)
+        startup = self._new_startup_files()
+        hooks = sorted(new_meta.install_hooks - old_meta.install_hooks)
+        dependencies = _dependency_changes(old_meta, new_meta)
+        reasons = [
+            *self._code_reasons(startup, hooks, capabilities, new_findings),
+            *self.facts.reasons,
+            *_identity_reasons(old_meta, new_meta, self._metadata_path()),
+        ]
+        from depvet.analysis.engine import order_findings
+
+        ranked = order_findings(reasons)
+        verdict, score = decide(ranked)
+        for issue in self.new.issues:
+            self.notes.append(f"{issue.path}: {issue.detail} (not compared)")
+        name = new_meta_name(self.new) or self.new.name
+        return ReleaseDiff(
+            name=name,
+            old=self._side(self.old, self.facts.old_upload, self.facts.old_provenance),
+            new=self._side(self.new, self.facts.new_upload, self.facts.new_provenance),
+            verdict=verdict,
+            score=score,
+            reasons=ranked,
+            files=self._file_changes(),
+            unchanged_files=len(self.unchanged),
+            startup_files=tuple(self.new.path_of(k) for k in startup),
+            install_hooks=tuple(hooks),
+            capabilities=capabilities,
+            new_findings=new_findings,
+            new_endpoints=self._new_endpoints(),
+            metadata=_metadata_changes(old_meta, new_meta),
+            dependencies=dependencies,
+            notes=tuple(self.notes),
+            seconds=time.monotonic() - started,
+        )
+
+    # -- sides and files -------------------------------------------------------------------------
+
+    def _side(self, release: ReleaseFiles, uploaded: datetime | None, provenance: str | None) -> Side:
+        return Side(
+            release.ref.target,
+            new_meta_name(release) or release.name,
+            _metadata_version(release) or release.version,
+            release.sha256,
+            len(release.entries),
+            f"{uploaded:%Y-%m-%dT%H:%M:%SZ}" if uploaded else None,
+            provenance,
+        )
+
+    def _metadata_path(self) -> str:
+        for key in (".dist-info/METADATA", "PKG-INFO"):
+            if key in self.new.entries:
+                return self.new.path_of(key)
+        return self.new.ref.target
+
+    def _file_changes(self) -> tuple[FileChange, ...]:
+        changes: list[FileChange] = []
+        for key in self.added:
+            entry = self.new.entries[key]
+            added = tuple(definitions(decode_text(entry.data))) if key.endswith(".py") else ()
+            changes.append(
+                FileChange(entry.path, FileStatus.ADDED, None, len(entry.data), functions_added=added)
+            )
+        for key in self.changed:
+            old, new = self.old.entries[key], self.new.entries[key]
+            change = FileChange(new.path, FileStatus.CHANGED, len(old.data), len(new.data))
+            if key.endswith(".py"):
+                change = _with_definitions(change, decode_text(old.data), decode_text(new.data))
+            changes.append(change)
+        for key in self.removed:
+            entry = self.old.entries[key]
+            changes.append(FileChange(entry.path, FileStatus.REMOVED, len(entry.data), None))
+        return tuple(changes)
+
+    def _new_startup_files(self) -> list[str]:
+        """Keys of ``.pth`` files whose start-up code is new (added, or gained executable lines)."""
+        found = []
+        for key in [*self.added, *self.changed]:
+            if not key.endswith(".pth"):
+                continue
+            new_code = _pth_code(self.new.entries[key].data)
+            old_code = _pth_code(self.old.entries[key].data) if key in self.old.entries else set()
+            if new_code - old_code:
+                found.append(key)
+        return found
+
+    # -- capabilities and findings ---------------------------------------------------------------
+
+    def _capabilities(self, new: Analysis, old: Analysis) -> tuple[CapabilityDelta, ...]:
+        old_uses = list(old.uses)
+        had = {u.capability for u in old_uses}
+        had_on_own = {u.capability for u in old_uses if u.context.runs_automatically}
+        wanted = {u.capability for u in new.uses} - had
+        wanted |= {u.capability for u in new.uses if u.context.runs_automatically} - had_on_own
+        if wanted:
+            old_uses += self._unchanged_uses(wanted)
+        if Capability.NATIVE_CODE in wanted and self._old_has_native():
+            old_uses.append(CapabilityUse(Capability.NATIVE_CODE, "", None, RunContext.DATA, "native"))
+        had = {u.capability for u in old_uses}
+        had_on_own = {u.capability for u in old_uses if u.context.runs_automatically}
+        deltas = []
+        for capability in Capability:
+            uses = tuple(u for u in new.uses if u.capability is capability)
+            if not uses:
+                continue
+            on_own = any(u.context.runs_automatically for u in uses) and capability not in had_on_own
+            deltas.append(CapabilityDelta(capability, capability not in had, on_own, _ranked_uses(uses)))
+        return tuple(deltas)
+
+    def _unchanged_uses(self, wanted: set[Capability]) -> list[CapabilityUse]:
+        """Uses of ``wanted`` capabilities in files both releases share (read from the old one)."""
+        candidates = [
+            key
+            for key in self.unchanged
+            if key.endswith((".py", ".pth"))
+            and _CAPABILITY_TOKENS.search(decode_text(self.old.entries[key].data))
+        ]
+        if not candidates:
+            return []
+        return [u for u in analyse(self.old, candidates, self.ruleset).uses if u.capability in wanted]
+
+    def _old_has_native(self) -> bool:
+        from depvet.analysis.files import FileKind, classify
+
+        for entry in self.old.entries.values():
+            if classify(entry.path, entry.data[:1024], self.old.ref.kind, None, None).kind is FileKind.NATIVE:
+                return True
+        return False
+
+    def _new_findings(self, new: Analysis, old: Analysis) -> tuple[Finding, ...]:
+        new_keys = {entry.path: key for key, entry in self.new.entries.items()}
+        old_keys = {entry.path: key for key, entry in self.old.entries.items()}
+        seen = {(f.rule_id, old_keys.get(f.path, f.path), _evidence_key(f)) for f in old.findings}
+        focus = set(self.added) | set(self.changed)
+        return tuple(
+            f
+            for f in new.findings
+            if (f.rule_id, new_keys.get(f.path, f.path), _evidence_key(f)) not in seen
+            and (new_keys.get(f.path) in focus or f.path not in new_keys)
+            and f.category not in (Category.KNOWN_BAD, Category.VULNERABILITY, Category.DEPENDENCY_RISK)
+        )
+
+    def _new_endpoints(self) -> tuple[Endpoint, ...]:
+        known: set[str] = set()
+        for key in [*self.changed, *self.removed, *self.unchanged]:
+            if is_code(key):
+                known.update(value for _, value, _ in endpoints(decode_text(self.old.entries[key].data)))
+        found: dict[tuple[str, str], Endpoint] = {}
+        for key in [*self.added, *self.changed]:
+            if not is_code(key):
+                continue
+            entry = self.new.entries[key]
+            for kind, value, line in endpoints(decode_text(entry.data)):
+                if value not in known and (kind, value) not in found:
+                    found[(kind, value)] = Endpoint(kind, value, entry.path, line)
+        return tuple(found.values())
+
+    # -- reasons ---------------------------------------------------------------------------------
+
+    def _code_reasons(
+        self,
+        startup: list[str],
+        hooks: list[str],
+        capabilities: Sequence[CapabilityDelta],
+        new_findings: Sequence[Finding],
+    ) -> list[Finding]:
+        reasons: list[Finding] = []
+        for key in startup:
+            path = self.new.path_of(key)
+            code = sorted(_pth_code(self.new.entries[key].data))
+            reasons.append(
+                rules.release_finding(
+                    rules.UPDATE_ADDS_STARTUP_CODE,
+                    path=path,
+                    line=_line_of(self.new.entries[key].data, code[0]) if code else None,
+                    evidence=_excerpt(code[0] if code else ""),
+                    context=RunContext.STARTUP,
+                )
+            )
+        setup_path = self.new.path_of("setup.py") if "setup.py" in self.new.entries else self._metadata_path()
+        for hook in hooks:
+            reasons.append(
+                rules.release_finding(
+                    rules.UPDATE_ADDS_INSTALL_HOOK,
+                    path=setup_path,
+                    evidence=f"new install-time hook: {hook}",
+                    context=RunContext.INSTALL,
+                )
+            )
+        for delta in capabilities:
+            reason = _capability_reason(delta)
+            if reason is not None:
+                reasons.append(reason)
+        reasons += [
+            f
+            for f in new_findings
+            if f.severity.rank >= Severity.MEDIUM.rank and f.rule_id not in _NOT_REASONS
+        ]
+        return reasons
+
+
+def with_dependency_reasons(diff: ReleaseDiff, lookup: DependencyLookup) -> ReleaseDiff:
+    """The diff with a reason for each new dependency that is days old or missing from the index.
+
+    Run where the index client lives (the comparisons may run in other processes).
+    """
+    added = [d for d in diff.dependencies if d.old is None and d.new is not None]
+    if diff.verdict is DiffVerdict.ERROR or not added:
+        return diff
+    path = _metadata_path_of(diff)
+    reasons: list[Finding] = []
+    notes: list[str] = []
+    reference = _parse_upload(diff.new.upload_time)
+    for dependency in added:
+        try:
+            first = lookup(dependency.field)
+        except ProjectNotFound:
+            reasons.append(
+                rules.release_finding(
+                    rules.UPDATE_ADDS_YOUNG_DEPENDENCY,
+                    path=path,
+                    evidence=f"requires {dependency.new}: the index has no project {dependency.field}",
+                    severity=Severity.HIGH,
+                )
+            )
+            continue
+        except DepvetError as exc:
+            notes.append(f"dependency {dependency.field} not checked: {exc}")
+            continue
+        if first is None:
+            notes.append(f"dependency {dependency.field} not checked: the index gives no upload times")
+        elif reference is not None and reference - first < YOUNG_DEPENDENCY:
+            reasons.append(
+                rules.release_finding(
+                    rules.UPDATE_ADDS_YOUNG_DEPENDENCY,
+                    path=path,
+                    evidence=(
+                        f"requires {dependency.new}: {dependency.field} was first uploaded "
+                        f"{first:%Y-%m-%d %H:%M} UTC, {_days(reference - first)} before this release"
+                    ),
+                )
+            )
+    if not reasons and not notes:
+        return diff
+    from depvet.analysis.engine import order_findings
+
+    ranked = order_findings([*diff.reasons, *reasons])
+    verdict, score = decide(ranked)
+    return replace(diff, reasons=ranked, verdict=verdict, score=score, notes=(*diff.notes, *notes))
+
+
+def _metadata_path_of(diff: ReleaseDiff) -> str:
+    for change in diff.files:
+        if (
+            change.path.endswith((".dist-info/METADATA", "PKG-INFO"))
+            and change.status is not FileStatus.REMOVED
+        ):
+            return change.path
+    return diff.new.target
+
+
+def _parse_upload(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from depvet.timestamps import parse_timestamp
+
+    return parse_timestamp(value)
+
+
+def new_meta_name(release: ReleaseFiles) -> str | None:
+    from depvet.metadata import name_and_version
+
+    for key in (".dist-info/METADATA", "PKG-INFO"):
+        if key in release.entries:
+            return name_and_version(decode_text(release.entries[key].data[:65536]))[0]
+    return None
+
+
+def _metadata_version(release: ReleaseFiles) -> str | None:
+    from depvet.metadata import name_and_version
+
+    for key in (".dist-info/METADATA", "PKG-INFO"):
+        if key in release.entries:
+            return name_and_version(decode_text(release.entries[key].data[:65536]))[1]
+    return None
+
+
+def _with_definitions(change: FileChange, old_text: str, new_text: str) -> FileChange:
+    old, new = definitions(old_text), definitions(new_text)
+    added = [n for n in new if n not in old]
+    removed = [n for n in old if n not in new]
+    changed = [n for n in new if n in old and new[n] != old[n]]
+    touched = set(added) | set(removed) | set(changed)
+    # A class whose only change is in its methods is shown by those methods.
+    changed = [n for n in changed if not any(t.startswith(f"{n}.") for t in touched)]
+    return FileChange(
+        change.path,
+        change.status,
+        change.old_size,
+        change.new_size,
+        tuple(added),
+        tuple(changed),
+        tuple(removed),
+    )
+
+
+def _pth_code(data: bytes) -> set[str]:
+    """The lines ``site`` executes: those starting with ``import`` followed by a space or tab."""
+    lines = decode_text(data).splitlines()
+    return {line.strip() for line in lines if line.startswith(("import ", "import\t"))}
+
+
+def _line_of(data: bytes, code: str) -> int | None:
+    for number, line in enumerate(decode_text(data).splitlines(), 1):
+        if line.strip() == code:
+            return number
+    return None
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _evidence_key(finding: Finding) -> str:
+    # Evidence may quote a line number or the version; neither makes a finding new.
+    return re.sub(r"\d+", "#", finding.evidence)
+
+
+_CONTEXT_ORDER = {context: i for i, context in enumerate(RunContext)}
+
+
+def _ranked_uses(uses: Iterable[CapabilityUse]) -> tuple[CapabilityUse, ...]:
+    return tuple(sorted(uses, key=lambda u: (_CONTEXT_ORDER[u.context], u.path, u.line or 0)))
+
+
+def _capability_reason(delta: CapabilityDelta) -> Finding | None:
+    if delta.gained_on_its_own:
+        use = next(u for u in delta.new_uses if u.context.runs_automatically)
+        return rules.release_finding(
+            rules.UPDATE_GAINS_AUTORUN_CAPABILITY,
+            path=use.path,
+            line=use.line,
+            evidence=f"{delta.capability} in {use.context.described}: {use.evidence}",
+            context=use.context,
+        )
+    if not delta.gained:
+        return None
+    use = delta.new_uses[0]
+    rule = (
+        rules.UPDATE_ADDS_NATIVE_CODE
+        if delta.capability is Capability.NATIVE_CODE
+        else rules.UPDATE_GAINS_CAPABILITY
+    )
+    evidence = (
+        f"new native code: {use.evidence}"
+        if delta.capability is Capability.NATIVE_CODE
+        else f"{delta.capability} (first use in {use.context.described}): {use.evidence}"
+    )
+    return rules.release_finding(rule, path=use.path, line=use.line, evidence=evidence, context=use.context)
+
+
+def _dependency_changes(old: ReleaseMetadata, new: ReleaseMetadata) -> tuple[FieldChange, ...]:
+    changes = [
+        FieldChange(name, None, text) for name, text in new.requires.items() if name not in old.requires
+    ]
+    changes += [
+        FieldChange(name, text, None) for name, text in old.requires.items() if name not in new.requires
+    ]
+    changes += [
+        FieldChange(name, old.requires[name], text)
+        for name, text in new.requires.items()
+        if name in old.requires and old.requires[name] != text
+    ]
+    return tuple(changes)
+
+
+def _metadata_changes(old: ReleaseMetadata, new: ReleaseMetadata) -> tuple[FieldChange, ...]:
+    changes = [
+        FieldChange(name, old.fields.get(name), new.fields.get(name))
+        for name in sorted(set(old.fields) | set(new.fields))
+        if old.fields.get(name) != new.fields.get(name)
+    ]
+    for label in sorted(set(old.project_urls) | set(new.project_urls)):
+        if old.project_urls.get(label) != new.project_urls.get(label):
+            changes.append(
+                FieldChange(f"Project-URL {label}", old.project_urls.get(label), new.project_urls.get(label))
+            )
+    if old.build_backend != new.build_backend:
+        changes.append(FieldChange("build-backend", old.build_backend, new.build_backend))
+    for group in sorted(set(old.entry_points) | set(new.entry_points)):
+        before, after = old.entry_points.get(group, {}), new.entry_points.get(group, {})
+        for name in sorted(set(before) | set(after)):
+            if before.get(name) != after.get(name):
+                changes.append(FieldChange(f"entry-point {group} {name}", before.get(name), after.get(name)))
+    return tuple(changes)
+
+
+def _identity_reasons(old: ReleaseMetadata, new: ReleaseMetadata, path: str) -> list[Finding]:
+    reasons: list[Finding] = []
+    old_emails, new_emails = old.emails(), new.emails()
+    if old_emails and new_emails - old_emails:
+        reasons.append(
+            rules.release_finding(
+                rules.IDENTITY_CHANGED,
+                path=path,
+                evidence=f"e-mail {', '.join(sorted(old_emails))} -> {', '.join(sorted(new_emails))}",
+            )
+        )
+    old_hosts, new_hosts = old.url_domains(), new.url_domains()
+    moved = [
+        f"{label}: {old_hosts[label]} -> {host}"
+        for label, host in sorted(new_hosts.items())
+        if label in old_hosts and old_hosts[label] != host and host not in old_hosts.values()
+    ]
+    if moved:
+        reasons.append(
+            rules.release_finding(
+                rules.IDENTITY_CHANGED, path=path, evidence="project URL " + "; ".join(moved)
+            )
+        )
+    return reasons
+
+
+def _days(age: timedelta) -> str:
+    hours = age.total_seconds() / 3600
+    return f"{hours:.0f} hours" if hours < 48 else f"{hours / 24:.0f} days"
