@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import dataclasses
 import enum
+import json
 import os
 import sys
 import tempfile
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from depvet.advisories.store import AdvisoryStore
     from depvet.artifacts.targets import ArtifactRef
     from depvet.checking import CheckOptions, Release, UploadTimes
+    from depvet.diff.model import ReleaseDiff
+    from depvet.inputs import ParsedInput
     from depvet.resultcache import ResultCache
 
 EXIT_OK = 0
@@ -98,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inputs.add_argument(
         "--no-cache", action="store_true", help="neither read nor store scan results in the cache"
+    )
+    inputs.add_argument(
+        "--baseline",
+        metavar="OLD_LOCK",
+        help="scan only the pins that are new or changed since OLD_LOCK, and diff each changed one "
+        "against its previous release (a pull request's dependency bump)",
     )
 
     _add_check_options(scan)
@@ -337,13 +346,15 @@ def _scan(args: argparse.Namespace) -> int:
     jobs = args.jobs or default_jobs()
     output_format = OutputFormat(args.format)
     options = _check_options(args)
+    baseline = _baseline(args)
+    updates: list[tuple[str, str, str, str | None]] = []
     with _advisory_store(quiet=args.quiet) as store:
         items: list[ArtifactRef | ScanResult] = []
         not_scanned: list[NotScanned] = []
         from_inputs: dict[tuple[str, str, str], Release] = {}
         for target in targets if args.source else map(_project_lock, targets):
             if _is_input(target):
-                items += _input_items(target, args, not_scanned, store, from_inputs)
+                items += _input_items(target, args, not_scanned, store, from_inputs, baseline, updates)
             else:
                 items += expand_targets([target])
         from depvet.report.progress import progress_reporter
@@ -358,13 +369,52 @@ def _scan(args: argparse.Namespace) -> int:
             results, store, options, from_inputs, upload_times=_upload_times(args)
         )
     not_scanned += age_unknown
-    text = _render(results, output_format, Severity(args.min_severity), args.output, not_scanned)
+    diffs = _baseline_diffs(args, updates) if baseline is not None else None
+    text = _render(results, output_format, Severity(args.min_severity), args.output, not_scanned, diffs=diffs)
     _write(text, args.output)
     for result in results:
         if result.verdict is Verdict.ERROR:
             error = result.error or "could not be scanned"
             _error(error if error.startswith(result.target) else f"{result.target}: {error}")
-    return exit_code(results, FailOn(args.fail_on))
+    code = exit_code(results, FailOn(args.fail_on))
+    return code if diffs is None else max(code, _diff_exit_code(diffs))
+
+
+def _baseline(args: argparse.Namespace) -> ParsedInput | None:
+    """The lock of --baseline, parsed (no resolution: it must pin releases)."""
+    if args.baseline is None:
+        return None
+    from depvet.inputs import InputKind, parse_input
+
+    kind = InputKind(args.input_type) if args.input_type else None
+    return parse_input(Path(args.baseline), kind=kind, resolve=False)
+
+
+def _baseline_diffs(
+    args: argparse.Namespace, updates: list[tuple[str, str, str, str | None]]
+) -> list[ReleaseDiff]:
+    from depvet.artifacts.indexconfig import resolve_index_config
+    from depvet.diff.fetch import ArtifactChoice
+    from depvet.diffing import DiffRequest, diff_updates
+    from depvet.scanning import default_jobs
+
+    if not updates:
+        return []
+    request = DiffRequest(
+        operands=(),
+        choice=ArtifactChoice.AUTO,
+        config=resolve_index_config(args.index_url, args.extra_index_url),
+        workers=args.jobs or default_jobs(),
+    )
+    return diff_updates(updates, request, not args.quiet, args.baseline).diffs
+
+
+def _diff_exit_code(diffs: Sequence[ReleaseDiff]) -> int:
+    from depvet.diff.model import DiffVerdict
+
+    if any(d.verdict is DiffVerdict.ERROR for d in diffs):
+        return EXIT_ERROR
+    return EXIT_FINDINGS if any(d.verdict is DiffVerdict.TAINTED for d in diffs) else EXIT_OK
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -612,8 +662,12 @@ def _input_items(
     not_scanned: list[NotScanned],
     store: AdvisoryStore | None,
     from_inputs: dict[tuple[str, str, str], Release],
+    baseline: ParsedInput | None = None,
+    updates: list[tuple[str, str, str, str | None]] | None = None,
 ) -> list[ArtifactRef | ScanResult]:
     """The pinned releases of a lockfile, fetched (or found in the cache) and ready to scan.
+
+    With a ``baseline`` lock, only pins it does not have; the changed ones go to ``updates``.
 
     A release already known to be malicious is not fetched: its result is the check's, and
     the index has usually removed it anyway.
@@ -635,6 +689,8 @@ def _input_items(
     parsed = parse_input(
         Path(target), kind=kind, index_url=config.index_url, extra_index_urls=config.extra_index_urls
     )
+    if baseline is not None:
+        parsed = _since_baseline(parsed, baseline, updates)
     releases, _ = releases_of_input(parsed)
     from_inputs.update((input_release_key(r), r) for r in releases)
     known_bad, _ = check_releases(releases, store, CheckOptions(name_risk=False))
@@ -653,6 +709,26 @@ def _input_items(
             plan.requests, ArtifactCache(user_cache_dir()), on_done=lambda done: advance(done.request.label)
         )
     return [*bad, *plan.problems, *downloaded_refs(plan, downloads)]
+
+
+def _since_baseline(
+    parsed: ParsedInput, baseline: ParsedInput, updates: list[tuple[str, str, str, str | None]] | None
+) -> ParsedInput:
+    from packaging.utils import canonicalize_name
+
+    from depvet.diff.locks import lock_delta
+
+    delta = lock_delta(baseline, parsed)
+    if updates is not None:
+        updates += [(c.name, c.old_version, c.new_version, c.index_url) for c in delta.changed]
+    fresh = {(p.normalized_name, p.version) for p in delta.added}
+    fresh |= {(canonicalize_name(c.name), c.new_version) for c in delta.changed}
+    _note(
+        f"{parsed.path}: {len(delta.changed)} changed and {len(delta.added)} new pins since "
+        f"{baseline.path} ({delta.unchanged} unchanged, not scanned)"
+    )
+    kept = tuple(p for p in parsed.packages if (p.normalized_name, p.version) in fresh)
+    return dataclasses.replace(parsed, packages=kept, unpinned=())
 
 
 @contextlib.contextmanager
@@ -695,27 +771,40 @@ def _render(
     not_scanned: Sequence[NotScanned] = (),
     *,
     verb: str = "scanned",
+    diffs: Sequence[ReleaseDiff] | None = None,
 ) -> str:
+    """The report; ``diffs`` (scan --baseline) are added after the results in every format."""
+    from depvet.report import diff_report
+
     match output_format:
         case OutputFormat.JSON:
             from depvet.report import json_report
 
-            return json_report.render(results, not_scanned)
+            text = json_report.render(results, not_scanned)
+            if diffs is None:
+                return text
+            document = json.loads(text)
+            document["diffs"] = diff_report.diff_document(diffs)["diffs"]
+            return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         case OutputFormat.SARIF:
             from depvet.report import sarif
 
-            return sarif.render(results, not_scanned=not_scanned)
+            extra = diff_report.as_scan_results(diffs) if diffs else []
+            return sarif.render([*results, *extra], not_scanned=not_scanned)
         case OutputFormat.TERMINAL:
             from depvet.report import terminal
 
             color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-            return terminal.render(
+            text = terminal.render(
                 results,
                 min_severity=min_severity,
                 color=color or None,
                 verb=verb,
                 show_clean=verb == "scanned",
             )
+            if diffs:
+                text += "\n" + diff_report.render_terminal(diffs, color=color or None)
+            return text
         case _:
             assert_never(output_format)
 

@@ -46,7 +46,7 @@ def run_diffs(request: DiffRequest, *, show_progress: bool = False) -> DiffOutco
         return _diff_locks(request, show_progress)
     if len(request.operands) == 3:
         name, old_version, new_version = request.operands
-        return _diff_named([(name, old_version, new_version, None)], request, show_progress, None)
+        return diff_updates([(name, old_version, new_version, None)], request, show_progress, None)
     return _diff_files(request)
 
 
@@ -59,7 +59,7 @@ def _pages(request: DiffRequest) -> ProjectPages:
 def _diff_files(request: DiffRequest) -> DiffOutcome:
     old_target, new_target = request.operands
     old_ref, new_ref = _single_artifact(old_target), _single_artifact(new_target)
-    diffs = diff_all([PairJob(old_ref, new_ref)])
+    diffs = diff_all([PairJob(old_ref, new_ref)], workers=request.workers)
     outcome = DiffOutcome(diffs)
     if request.explicit_index:
         pages = _pages(request)
@@ -74,12 +74,13 @@ def _single_artifact(target: str) -> ArtifactRef:
     return refs[0]
 
 
-def _diff_named(
+def diff_updates(
     updates: list[tuple[str, str, str, str | None]],
     request: DiffRequest,
     show_progress: bool,
     lock: str | None,
 ) -> DiffOutcome:
+    """Each (name, old version, new version, index URL or None) fetched and compared, in order."""
     from depvet.report.progress import progress_bar
     from depvet.userdirs import user_cache_dir
 
@@ -115,7 +116,7 @@ def _diff_locks(request: DiffRequest, show_progress: bool) -> DiffOutcome:
     new = parse_input(Path(new_path), kind=kind, resolve=False)
     delta = lock_delta(old, new)
     updates = [(c.name, c.old_version, c.new_version, c.index_url) for c in delta.changed]
-    outcome = _diff_named(updates, request, show_progress, new.path) if updates else DiffOutcome()
+    outcome = diff_updates(updates, request, show_progress, new.path) if updates else DiffOutcome()
     outcome.lock_changes = LockChanges(
         added=tuple(f"{p.name}=={p.version}" for p in delta.added),
         removed=tuple(f"{p.name}=={p.version}" for p in delta.removed),

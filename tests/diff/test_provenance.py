@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -288,6 +289,22 @@ def test_unreachable_provenance_is_unavailable(dead_url: str) -> None:
 
     assert result.status is ProvenanceStatus.UNAVAILABLE
     assert result.detail == f"cannot fetch {dead_url}/p: connection refused"
+
+
+def test_a_page_from_the_network_cannot_point_provenance_at_local_files(tmp_path: Path) -> None:
+    local = tmp_path / "sample.provenance"
+    local.write_text(json.dumps(provenance()))
+    remote = IndexFile(wheel("1.1"), "https://index.example/f.whl", None, None, False, None, None)
+    mirrored = IndexFile(wheel("1.1"), (tmp_path / "f.whl").as_uri(), None, None, False, None, None)
+
+    refused = fetch_provenance(replace(remote, provenance=local.as_uri()), timeout=5.0)
+    read = fetch_provenance(replace(mirrored, provenance=local.as_uri()), timeout=5.0)
+    other = fetch_provenance(replace(remote, provenance="ftp://index.example/p"), timeout=5.0)
+
+    assert refused.status is ProvenanceStatus.UNAVAILABLE
+    assert refused.detail == f"cannot fetch {local.as_uri()}: unsupported URL scheme 'file'"
+    assert read == FileProvenance(wheel("1.1"), ProvenanceStatus.ATTESTED, (GITHUB,))
+    assert other.detail == "cannot fetch ftp://index.example/p: unsupported URL scheme 'ftp'"
 
 
 def test_provenance_credentials_are_sent_and_never_shown(index: IndexServer) -> None:

@@ -8,9 +8,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from depvet.analysis.detector import ArtifactIndex, Cap, Mark
-from depvet.analysis.engine import Ruleset, analyse_entries, order_findings
+from depvet.analysis.engine import Ruleset, analyse_entries, default_ruleset, order_findings
+from depvet.artifacts.limits import Limits
+from depvet.artifacts.targets import ArtifactRef
 from depvet.diff.model import Capability, CapabilityUse
-from depvet.diff.release import ReleaseFiles
+from depvet.diff.release import ReleaseFiles, read_release
 from depvet.model import Category, Finding, RunContext, Severity
 
 _CAPABILITY_OF = {
@@ -35,6 +37,19 @@ _RUNTIME = (RunContext.STARTUP, RunContext.INSTALL, RunContext.IMPORT, RunContex
 class Analysis:
     findings: tuple[Finding, ...]
     uses: tuple[CapabilityUse, ...]
+
+
+_worker_ruleset: Ruleset | None = None
+
+
+def init_worker() -> None:
+    global _worker_ruleset  # noqa: PLW0603 - one ruleset per worker process, built once
+    _worker_ruleset = default_ruleset()
+
+
+def analyse_in_worker(ref: ArtifactRef, keys: Collection[str], limits: Limits) -> Analysis:
+    """``analyse`` in a worker process, which reads the artifact itself (bytes do not travel)."""
+    return analyse(read_release(ref, limits), keys, _worker_ruleset or default_ruleset())
 
 
 def analyse(release: ReleaseFiles, keys: Collection[str], ruleset: Ruleset) -> Analysis:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from depvet.analysis.engine import Ruleset, default_ruleset
 from depvet.artifacts.targets import ArtifactRef
+from depvet.diff.analysis import init_worker
 from depvet.diff.compare import ReleaseFacts, diff_artifacts, failed_diff
 from depvet.diff.model import ReleaseDiff
 
@@ -28,6 +29,18 @@ def diff_all(
     jobs: Sequence[PairJob], *, workers: int = 1, on_done: Callable[[ReleaseDiff], None] | None = None
 ) -> list[ReleaseDiff]:
     """One diff per job, in order."""
+    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    if len(jobs) == 1 and workers > 1:
+        # One pair: its two releases are analysed side by side instead.
+        with ProcessPoolExecutor(2, mp_context=context, initializer=init_worker) as pool:
+            job = jobs[0]
+            try:
+                result = diff_artifacts(job.old, job.new, facts=job.facts, executor=pool)
+            except BrokenProcessPool:
+                result = failed_diff(job.old, job.new, "the comparing process died (out of memory?)")
+        if on_done:
+            on_done(result)
+        return [result]
     if workers <= 1 or len(jobs) <= 1:
         ruleset = default_ruleset()
         results = []
@@ -36,7 +49,6 @@ def diff_all(
             if on_done:
                 on_done(results[-1])
         return results
-    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
     done: dict[int, ReleaseDiff] = {}
     with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=_init) as pool:
         futures: dict[Future[ReleaseDiff], int] = {pool.submit(_run, job): i for i, job in enumerate(jobs)}

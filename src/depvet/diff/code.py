@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 _DEFINITION = re.compile(r"^([ \t]*)(?:async[ \t]+def|def|class)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 _CODE_SUFFIXES = (".py", ".pyw", ".pth", ".sh", ".bash", ".js", ".ps1", ".bat", ".cmd", ".pyx")
-_URL = re.compile(r"""\b(?:https?|wss?|ftp)://[^\s'"<>`)\]}\\]+""", re.IGNORECASE)
-_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
+_URL = re.compile(r"""(?:[Hh][Tt][Tt][Pp][Ss]?|[Ww][Ss][Ss]?|[Ff][Tt][Pp])://[^\s'"<>`)\]}\\]+""")
+_IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 
 
 def is_code(path: str) -> bool:
@@ -27,42 +27,58 @@ def definitions(text: str) -> dict[str, str]:
 
     A definition runs from its ``def``/``class`` line to the next line indented as deeply or
     less (blank lines and comments aside); nested functions belong to their enclosing one.
+    One pass over the lines: large modules must not cost a pass per definition.
     """
+    if "def " not in text and "class " not in text:
+        return {}
     lines = text.splitlines()
-    lines_at = _LineCounter(text)
-    starts = [
-        (len(m.group(1).expandtabs()), m.group(2), lines_at(m.start()) - 1)
-        for m in _DEFINITION.finditer(text)
-    ]
     found: dict[str, str] = {}
-    stack: list[tuple[int, str, bool]] = []  # (indent, name, is a function)
-    for indent, name, line in starts:
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        if any(is_function for _, _, is_function in stack):
-            continue  # a nested function is part of the one around it
-        qualified = ".".join([*(n for _, n, _ in stack), name])
-        end = _definition_end(lines, line, indent)
-        body = "\n".join(part.rstrip() for part in lines[line:end] if part.strip())
-        found[qualified] = hashlib.sha1(
-            body.encode("utf-8", "surrogatepass"), usedforsecurity=False
-        ).hexdigest()
-        is_function = not lines[line].lstrip().startswith("class")
-        stack.append((indent, name, is_function))
+    # Open definitions: (indent, qualified name or None for a nested function, first line).
+    open_defs: list[tuple[int, str | None, int, bool]] = []
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        expanded = line.expandtabs()
+        indent = len(expanded) - len(expanded.lstrip())
+        while open_defs and indent <= open_defs[-1][0]:
+            _close(open_defs.pop(), lines, number, found)
+        match = _DEFINITION.match(line)
+        if match is None:
+            continue
+        inside_function = any(is_function for *_, is_function in open_defs)
+        qualified = (
+            None if inside_function else ".".join([*(q for _, q, _, _ in open_defs if q), match.group(2)])
+        )
+        open_defs.append((indent, qualified, number, not stripped.startswith("class")))
+    while open_defs:
+        _close(open_defs.pop(), lines, len(lines), found)
     return found
 
 
-def _definition_end(lines: list[str], start: int, indent: int) -> int:
-    for line in range(start + 1, len(lines)):
-        expanded = lines[line].expandtabs()
-        stripped = expanded.strip()
-        if stripped and not stripped.startswith("#") and len(expanded) - len(expanded.lstrip()) <= indent:
-            return line
-    return len(lines)
+def _close(
+    definition: tuple[int, str | None, int, bool], lines: list[str], end: int, found: dict[str, str]
+) -> None:
+    _, qualified, start, is_function = definition
+    if qualified is None:
+        return
+    if not is_function:
+        # A class is known by name: its methods say what changed, and hashing it whole would
+        # read every line of a large class once more.
+        found[qualified] = ""
+        return
+    body = "\n".join(part.rstrip() for part in lines[start:end] if part.strip())
+    found[qualified] = hashlib.sha1(body.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
 
 
 def endpoints(text: str) -> Iterator[tuple[str, str, int]]:
     """(kind, value, line) of URLs, their hosts and public IPv4 addresses in a source text."""
+    if "://" not in text:
+        return _ips(text)
+    return _urls_and_ips(text)
+
+
+def _urls_and_ips(text: str) -> Iterator[tuple[str, str, int]]:
     line_of = _LineCounter(text)
     for match in _URL.finditer(text):
         url = match.group(0).rstrip(".,;:")
@@ -74,11 +90,21 @@ def endpoints(text: str) -> Iterator[tuple[str, str, int]]:
             continue
         if host and not _private_ip(host):
             yield ("ip" if _is_ip(host) else "domain"), host, line
+    yield from _ips(text)
+
+
+def _ips(text: str) -> Iterator[tuple[str, str, int]]:
     line_of = _LineCounter(text)
     for match in _IPV4.finditer(text):
+        start, end = match.span()
+        # A version such as 1.2.3.4.5 or a longer number is not an address.
+        if (start and (text[start - 1].isalnum() or text[start - 1] == ".")) or (
+            end < len(text) and (text[end].isalnum() or text[end] == ".")
+        ):
+            continue
         value = match.group(0)
         if _is_ip(value) and not _private_ip(value):
-            yield "ip", value, line_of(match.start())
+            yield "ip", value, line_of(start)
 
 
 class _LineCounter:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -19,7 +20,7 @@ from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
 from depvet.artifacts.simpleindex import ProjectNotFound
 from depvet.artifacts.targets import ArtifactRef
 from depvet.diff import rules
-from depvet.diff.analysis import Analysis, analyse
+from depvet.diff.analysis import Analysis, analyse, analyse_in_worker
 from depvet.diff.code import definitions, endpoints, is_code
 from depvet.diff.metadata import ReleaseMetadata, read_metadata
 from depvet.diff.model import (
@@ -71,15 +72,20 @@ def diff_artifacts(
     facts: ReleaseFacts = ReleaseFacts(),
     ruleset: Ruleset | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    executor: Executor | None = None,
 ) -> ReleaseDiff:
-    """The diff of two artifacts; an unreadable one gives an ``error`` diff, never an exception."""
+    """The diff of two artifacts; an unreadable one gives an ``error`` diff, never an exception.
+
+    With ``executor`` (worker processes set up by ``analysis.init_worker``), the two releases
+    are analysed there, side by side, while this process compares their files.
+    """
     started = time.monotonic()
     try:
         old, new = read_release(old_ref, limits), read_release(new_ref, limits)
     except DepvetError as exc:
         return failed_diff(old_ref, new_ref, str(exc), started)
     try:
-        return _Comparison(old, new, ruleset or default_ruleset(), facts).run(started)
+        return _Comparison(old, new, ruleset, facts, limits, executor).run(started)
     except DepvetError as exc:
         return failed_diff(old_ref, new_ref, str(exc), started)
 
@@ -100,18 +106,47 @@ def failed_diff(
 
 
 class _Comparison:
-    def __init__(self, old: ReleaseFiles, new: ReleaseFiles, ruleset: Ruleset, facts: ReleaseFacts) -> None:
-        self.old, self.new, self.ruleset, self.facts = old, new, ruleset, facts
+    def __init__(
+        self,
+        old: ReleaseFiles,
+        new: ReleaseFiles,
+        ruleset: Ruleset | None,
+        facts: ReleaseFacts,
+        limits: Limits,
+        executor: Executor | None,
+    ) -> None:
+        self.old, self.new, self.facts = old, new, facts
+        self._ruleset, self.limits, self.executor = ruleset, limits, executor
         self.added = [k for k in new.entries if k not in old.entries]
         self.removed = [k for k in old.entries if k not in new.entries]
         self.changed = [k for k in new.entries if k in old.entries and new.digests[k] != old.digests[k]]
         self.unchanged = [k for k in new.entries if k in old.entries and new.digests[k] == old.digests[k]]
         self.notes: list[str] = list(facts.notes)
 
+    @property
+    def ruleset(self) -> Ruleset:
+        if self._ruleset is None:
+            self._ruleset = default_ruleset()
+        return self._ruleset
+
+    def _analyses(self) -> Callable[[], tuple[Analysis, Analysis]]:
+        """Start both analyses; the returned call waits for them (new, old)."""
+        new_keys, old_keys = [*self.added, *self.changed], self.changed
+        if self.executor is None:
+            return lambda: (
+                analyse(self.new, new_keys, self.ruleset),
+                analyse(self.old, old_keys, self.ruleset),
+            )
+        new_job = self.executor.submit(analyse_in_worker, self.new.ref, new_keys, self.limits)
+        old_job = self.executor.submit(analyse_in_worker, self.old.ref, old_keys, self.limits)
+        return lambda: (new_job.result(), old_job.result())
+
     def run(self, started: float) -> ReleaseDiff:
+        analyses = self._analyses()
         old_meta, new_meta = read_metadata(self.old), read_metadata(self.new)
-        new_analysis = analyse(self.new, [*self.added, *self.changed], self.ruleset)
-        old_analysis = analyse(self.old, self.changed, self.ruleset)
+        files = self._file_changes()
+        endpoints_found = self._new_endpoints()
+        new_analysis, old_analysis = analyses()
         capabilities = self._capabilities(new_analysis, old_analysis)
         new_findings = self._new_findings(new_analysis, old_analysis)
         startup = self._new_startup_files()
@@ -136,13 +171,13 @@ class _Comparison:
             verdict=verdict,
             score=score,
             reasons=ranked,
-            files=self._file_changes(),
+            files=files,
             unchanged_files=len(self.unchanged),
             startup_files=tuple(self.new.path_of(k) for k in startup),
             install_hooks=tuple(hooks),
             capabilities=capabilities,
             new_findings=new_findings,
-            new_endpoints=self._new_endpoints(),
+            new_endpoints=endpoints_found,
             metadata=_metadata_changes(old_meta, new_meta),
             dependencies=dependencies,
             notes=tuple(self.notes),

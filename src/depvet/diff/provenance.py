@@ -22,11 +22,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.client import HTTPException
+from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from depvet.artifacts.simpleindex import (
+    HTTP_SCHEMES,
     READ_CHUNK,
     IndexFile,
     RefusedRedirect,
@@ -123,11 +125,21 @@ def fetch_provenance(file: IndexFile, *, timeout: float = 30.0, user_agent: str 
     if file.provenance is None:
         return FileProvenance(file.filename, ProvenanceStatus.NONE)
     try:
+        _check_scheme(file.provenance, file.url)
         body = _download(file.provenance, timeout, user_agent)
         publishers = parse_provenance(body, redact_url(file.provenance))
     except ProvenanceUnreadable as exc:
         return FileProvenance(file.filename, ProvenanceStatus.UNAVAILABLE, detail=_one_line(str(exc)))
     return FileProvenance(file.filename, ProvenanceStatus.ATTESTED, publishers)
+
+
+def _check_scheme(url: str, file_url: str) -> None:
+    """http(s), or file: for a file of a local mirror; a page from the network must not make depvet
+    open local paths (a FIFO would hang it, a device would be read)."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in HTTP_SCHEMES or (scheme == "file" and urlsplit(file_url).scheme.lower() == "file"):
+        return
+    raise ProvenanceUnreadable(f"cannot fetch {redact_url(url)}: unsupported URL scheme {scheme!r}")
 
 
 def _download(url: str, timeout: float, user_agent: str) -> bytes:
@@ -327,9 +339,9 @@ def upload_time_findings(
       those of the last ``BURST_WINDOW`` before it;
     - the new release came less than ``BURST_WINDOW`` after the release just before it (normally
       ``old_version``; the evidence names whichever it was);
-    - the median gap between consecutive earlier releases is at least ``MIN_USUAL_GAP``;
-    - no earlier release was uploaded within ``TIME_OF_DAY_MARGIN`` of the new one's time of day
-      (UTC, across midnight).
+    - the median gap between consecutive releases of that history is at least ``MIN_USUAL_GAP``;
+    - no release of that history was uploaded within ``TIME_OF_DAY_MARGIN`` of the new one's time
+      of day (UTC, across midnight).
 
     Releases of the burst (the ``BURST_WINDOW`` before the new one) are left out of the count and
     the time-of-day comparison: they are part of what is being judged, not the project's habit. A

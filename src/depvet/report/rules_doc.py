@@ -239,7 +239,9 @@ def _diff_example_markdown(example: Example) -> str:
         for path, code in files.items():
             shown = _shorten(code)
             fence = _fence(shown)
-            parts.append(f"`{path}` in the {label}:\n\n{fence}{language(path)}\n{shown or '# (empty file)'}\n{fence}")
+            parts.append(
+                f"`{path}` in the {label}:\n\n{fence}{language(path)}\n{shown or '# (empty file)'}\n{fence}"
+            )
     if example.index:
         facts = "\n".join(f"- {visible(key)}: `{visible(_shorten(value))}`" for key, value in example.index)
         parts.append(f"What the index says (`depvet diff sample 1.0 1.1`):\n\n{facts}")
