@@ -13,8 +13,8 @@ from demo.builders import Files, Links, write_sdist, write_site_packages, write_
 
 from depvet.analysis.engine import Ruleset, default_ruleset, scan_artifact
 from depvet.artifacts.targets import expand_target
-from depvet.model import ScanResult
 from depvet.diff.rules import DIFF_SDIST
+from depvet.model import ScanResult
 from depvet.rules import MATCHING, Example
 
 ScanFiles = Callable[..., ScanResult]

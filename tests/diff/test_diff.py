@@ -128,7 +128,8 @@ def test_a_tainted_update_adding_a_pth_payload_is_suspected(
     assert (diff["old"]["version"], diff["new"]["version"]) == ("1.0", "1.1")
     # The .pth is on top, then what the update gained.
     top = diff["reasons"][0]
-    assert top["path"] == "pkg_init.pth" and top["severity"] == "critical"
+    assert top["path"] == "pkg_init.pth"
+    assert top["severity"] == "critical"
     assert diff["startup_files"] == ["pkg_init.pth"]
     gained = {c["capability"]: c for c in diff["capabilities"] if c["gained"]}
     assert {"network", "secrets", "environment", "dynamic-code"} <= set(gained)
@@ -160,19 +161,20 @@ def test_a_large_ordinary_refactor_is_ordinary(tmp_path: Path, capsys: pytest.Ca
     assert code == EXIT_OK
     (diff,) = document["diffs"]
     assert diff["verdict"] == "ordinary", diff["reasons"]
-    assert len(diff["files"]["added"]) > 40 and diff["files"]["removed"] == [
-        {"path": "pkg/core.py", "size": len(CORE)}
-    ]
+    assert len(diff["files"]["added"]) > 40
+    assert diff["files"]["removed"] == [{"path": "pkg/core.py", "size": len(CORE)}]
     # What changed is still all there for a reviewer.
     network = next(c for c in diff["capabilities"] if c["capability"] == "network")
-    assert network["gained"] and not network["gained_in_code_that_runs_on_its_own"]
+    assert network["gained"]
+    assert not network["gained_in_code_that_runs_on_its_own"]
     assert network["new_uses"][0]["context"] == "called"
     dependencies = {d["field"]: (d["old"], d["new"]) for d in diff["dependencies"]}
     assert dependencies == {"rich": (None, "rich>=13"), "packaging": ("packaging>=21", "packaging>=22")}
     fields = {m["field"] for m in diff["metadata"]}
     assert "entry-point console_scripts pkg-format" in fields
     init = next(f for f in diff["files"]["changed"] if f["path"] == "pkg/__init__.py")
-    assert init["functions_added"] == [] and init["old_size"] < init["new_size"]
+    assert init["functions_added"] == []
+    assert init["old_size"] < init["new_size"]
 
 
 def test_changed_functions_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -192,7 +194,8 @@ def test_terminal_report_is_compact_with_details_on_demand(
     old, new = _clean(tmp_path), _tainted(tmp_path)
     code, out, _ = run_cli(["diff", str(old), str(new), "-q"], capsys)
     assert code == EXIT_FINDINGS
-    assert "tainted-update-suspected" in out and "DV020" in out
+    assert "tainted-update-suspected" in out
+    assert "DV020" in out
     assert "capabilities used by new or changed code" not in out
     code, details, _ = run_cli(["diff", str(old), str(new), "-q", "--details"], capsys)
     assert "capabilities used by new or changed code" in details
@@ -226,7 +229,8 @@ def test_sarif_output_validates(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["diff", *args], capsys)
     assert code == EXIT_ERROR
-    assert message in err and "Traceback" not in err
+    assert message in err
+    assert "Traceback" not in err
 
 
 def test_a_corrupt_or_missing_artifact_is_an_error_not_a_verdict(
@@ -238,10 +242,13 @@ def test_a_corrupt_or_missing_artifact_is_an_error_not_a_verdict(
     code, out, err = run_cli(["diff", str(old), str(broken), "--format", "json", "-q"], capsys)
     assert code == EXIT_ERROR
     (diff,) = json.loads(out)["diffs"]
-    assert diff["verdict"] == "error" and diff["error"]
-    assert err.count("\n") == 1 and "Traceback" not in err
+    assert diff["verdict"] == "error"
+    assert diff["error"]
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
     code, _, err = run_cli(["diff", str(old), str(tmp_path / "missing.whl"), "-q"], capsys)
-    assert code == EXIT_ERROR and "no such file" in err
+    assert code == EXIT_ERROR
+    assert "no such file" in err
 
 
 # -- by name and by lock, from an index on 127.0.0.1 -------------------------------------------------
@@ -268,14 +275,16 @@ def test_releases_named_by_version_are_fetched_and_compared(
     (diff,) = document["diffs"]
     assert diff["verdict"] == "tainted-update-suspected"
     assert diff["new"]["target"] == "pkg-1.1-py3-none-any.whl"
-    code, out, err = run_cli(["diff", "pkg", "1.0", "9.9", "-i", index.url, "-q"], capsys)
-    assert code == EXIT_ERROR and "9.9" in err
+    code, _out, err = run_cli(["diff", "pkg", "1.0", "9.9", "-i", index.url, "-q"], capsys)
+    assert code == EXIT_ERROR
+    assert "9.9" in err
 
 
 def test_an_unreachable_index_is_a_clear_error(dead_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["diff", "pkg", "1.0", "1.1", "-i", f"{dead_url}/simple/", "-q"], capsys)
     assert code == EXIT_ERROR
-    assert "Traceback" not in err and err.strip()
+    assert "Traceback" not in err
+    assert err.strip()
 
 
 def _lock(path: Path, pins: dict[str, str]) -> None:
