@@ -44,7 +44,9 @@ def wheel_bytes(
     # Files given for the dist-info (a METADATA with more fields) replace the generated ones.
     members.setdefault(
         f"{dist_info}/METADATA",
-        f"Metadata-Version: 2.1\nName: {metadata_name or name}\nVersion: {version}\n{requirements}\n".encode(),
+        (
+            f"Metadata-Version: 2.1\nName: {metadata_name or name}\nVersion: {version}\n{requirements}\n"
+        ).encode(),
     )
     members.setdefault(
         f"{dist_info}/WHEEL",

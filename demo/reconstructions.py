@@ -49,6 +49,14 @@ def litellm_1_82_8() -> dict[str, str]:
     }
 
 
+def litellm_1_82_6() -> dict[str, str]:
+    """The release before: the same package without the start-up payload."""
+    files = litellm_1_82_8()
+    del files["litellm_init.pth"]
+    files["litellm/__init__.py"] = files["litellm/__init__.py"].replace("1.82.8", "1.82.6")
+    return files
+
+
 def ultralytics_style() -> dict[str, str]:
     """An sdist whose install command downloads a miner to /tmp, makes it executable and starts it."""
     setup = """import os, subprocess, urllib.request

@@ -48,8 +48,17 @@ def main() -> int:
     requirements.write_text("litellm==1.82.8\nrequests==2.32.3\nnum2words==0.5.14\n", encoding="utf-8")
     print("\n$ depvet check demo/out/requirements.txt\n", flush=True)
     checked = subprocess.run([*command, "check", str(requirements)], check=False)
+    # What gave the tainted update away: what changed since the release before it.
+    (HERE / "out" / "previous").mkdir(exist_ok=True)
+    previous = write_wheel(HERE / "out" / "previous", "litellm", "1.82.6", reconstructions.litellm_1_82_6())
+    print(
+        "\n$ depvet diff demo/out/previous/litellm-1.82.6-py3-none-any.whl"
+        " demo/out/litellm-1.82.8-py3-none-any.whl\n"
+    )
+    sys.stdout.flush()
+    diffed = subprocess.run([*command, "diff", "-q", str(previous), str(artifacts[0])], check=False)
     print("Try: .venv/bin/depvet scan demo/out/litellm-1.82.8-py3-none-any.whl --format json")
-    worst = max(completed.returncode, checked.returncode)
+    worst = max(completed.returncode, checked.returncode, diffed.returncode)
     return 0 if worst in (0, 1) else worst
 
 

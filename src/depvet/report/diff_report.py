@@ -264,8 +264,11 @@ def _details(console: Console, diff: ReleaseDiff, *, full: bool) -> None:
         console.print(line + ")", style="dim")
     if diff.reasons:
         console.print("  reasons, worst first:", style="bold")
-        for reason in diff.reasons:
+        shown = diff.reasons if full else diff.reasons[:_LIST_LIMIT]
+        for reason in shown:
             _reason(console, reason)
+        if len(shown) < len(diff.reasons):
+            console.print(f"    … {len(diff.reasons) - len(shown)} more reasons", style="dim")
     if not full:
         console.print("  (--details shows files, capabilities, metadata and endpoints)", style="dim")
         return
