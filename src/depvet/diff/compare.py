@@ -291,19 +291,32 @@ class _Comparison:
         )
 
     def _new_endpoints(self) -> tuple[Endpoint, ...]:
-        known: set[str] = set()
-        for key in [*self.changed, *self.removed, *self.unchanged]:
-            if is_code(key):
-                known.update(value for _, value, _ in endpoints(decode_text(self.old.entries[key].data)))
+        """Endpoints on new lines of added or changed code that no old code mentions.
+
+        Only new lines are searched, and each candidate is then looked for as plain text in the
+        old release: a regex pass over every old file cost seconds on large releases.
+        """
         found: dict[tuple[str, str], Endpoint] = {}
         for key in [*self.added, *self.changed]:
             if not is_code(key):
                 continue
             entry = self.new.entries[key]
-            for kind, value, line in endpoints(decode_text(entry.data)):
-                if value not in known and (kind, value) not in found:
-                    found[(kind, value)] = Endpoint(kind, value, entry.path, line)
-        return tuple(found.values())
+            text = decode_text(entry.data)
+            old_text = decode_text(self.old.entries[key].data) if key in self.old.entries else ""
+            old_lines = set(old_text.splitlines())
+            lines = text.splitlines()
+            for kind, value, line in endpoints(text):
+                if (kind, value) in found or value in old_text:
+                    continue
+                if line <= len(lines) and lines[line - 1] in old_lines:
+                    continue
+                found[(kind, value)] = Endpoint(kind, value, entry.path, line)
+        old_code = [entry.data for key, entry in self.old.entries.items() if is_code(key)]
+        return tuple(
+            e
+            for e in found.values()
+            if not any(e.value.encode("utf-8", "ignore") in data for data in old_code)
+        )
 
     # -- reasons ---------------------------------------------------------------------------------
 
