@@ -59,6 +59,12 @@ def _pages(request: DiffRequest) -> ProjectPages:
 def _diff_files(request: DiffRequest) -> DiffOutcome:
     old_target, new_target = request.operands
     old_ref, new_ref = _single_artifact(old_target), _single_artifact(new_target)
+    kinds = {old_ref.kind, new_ref.kind}
+    if kinds == {ArtifactKind.WHEEL, ArtifactKind.SDIST}:
+        raise InputError(
+            f"{old_target} and {new_target}: a wheel and an sdist hold different files; "
+            "compare wheel to wheel or sdist to sdist"
+        )
     diffs = diff_all([PairJob(old_ref, new_ref)], workers=request.workers)
     outcome = DiffOutcome(diffs)
     if request.explicit_index:

@@ -233,6 +233,13 @@ def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixtu
     assert "Traceback" not in err
 
 
+def test_a_wheel_is_not_compared_with_an_sdist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = _clean(tmp_path, sdist=True), _tainted(tmp_path)
+    code, _, err = run_cli(["diff", str(old), str(new), "-q"], capsys)
+    assert code == EXIT_ERROR
+    assert "wheel to wheel or sdist to sdist" in err
+
+
 def test_a_corrupt_or_missing_artifact_is_an_error_not_a_verdict(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -42,6 +42,8 @@ from depvet.model import Category, Finding, RunContext, Severity
 
 DependencyLookup = Callable[[str], datetime | None]  # first upload; raises ProjectNotFound
 YOUNG_DEPENDENCY = timedelta(days=30)
+PARALLEL_BYTES = 2 * 1024 * 1024  # changed Python above which both releases are analysed in workers
+_PYTHON_SUFFIXES = (".py", ".pyw", ".pth")
 # Rules about the analysis itself, not the code: never a reason to suspect an update.
 _NOT_REASONS = frozenset({"DV001", "DV807"})
 # Text that must be present for a file to have a capability: a cheap screen of unchanged files.
@@ -132,7 +134,10 @@ class _Comparison:
     def _analyses(self) -> Callable[[], tuple[Analysis, Analysis]]:
         """Start both analyses; the returned call waits for them (new, old)."""
         new_keys, old_keys = [*self.added, *self.changed], self.changed
-        if self.executor is None:
+        work = sum(len(self.new.entries[k].data) for k in new_keys if k.endswith(_PYTHON_SUFFIXES))
+        # A worker reads its release again and takes a moment to start: worth it only for a lot
+        # of changed code (transformers), not for a few files in a big archive (awscli).
+        if self.executor is None or work < PARALLEL_BYTES:
             return lambda: (
                 analyse(self.new, new_keys, self.ruleset),
                 analyse(self.old, old_keys, self.ruleset),
