@@ -19,9 +19,10 @@ from rich.text import Text
 
 from depvet import __version__
 from depvet.diff.model import CapabilityDelta, DiffVerdict, FieldChange, FileStatus, ReleaseDiff, Side
-from depvet.model import Finding, ScanResult, Severity, Verdict
+from depvet.model import Finding, ScanResult, Verdict
 from depvet.report.json_report import finding_to_dict
 from depvet.report.rules_doc import visible
+from depvet.report.styles import SEVERITY_STYLE, report_console
 
 DIFF_SCHEMA_VERSION = 1
 
@@ -175,13 +176,6 @@ _VERDICT_STYLE = {
     DiffVerdict.ORDINARY: "bold green",
     DiffVerdict.ERROR: "bold white on magenta",
 }
-_SEVERITY_STYLE = {
-    Severity.CRITICAL: "bold red",
-    Severity.HIGH: "red",
-    Severity.MEDIUM: "yellow",
-    Severity.LOW: "cyan",
-    Severity.INFO: "dim",
-}
 _REASONS_SHOWN = 3
 _LIST_LIMIT = 12
 
@@ -196,16 +190,7 @@ def render_terminal(
 ) -> str:
     """A compact table (one row per diff, its top reasons), then with ``details`` everything."""
     buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width or 110,
-        force_terminal=color,
-        no_color=color is not True,
-        highlight=False,
-        soft_wrap=False,
-        emoji=False,
-        markup=False,
-    )
+    console = report_console(buffer, width=width, color=color)
     if diffs:
         console.print(_table(diffs))
     for diff in diffs:
@@ -234,7 +219,7 @@ def _table(diffs: Sequence[ReleaseDiff]) -> Table:
         for i, reason in enumerate(diff.reasons[:_REASONS_SHOWN]):
             if i:
                 reasons.append("\n")
-            reasons.append(f"{reason.rule_id} ", style=_SEVERITY_STYLE[reason.severity])
+            reasons.append(f"{reason.rule_id} ", style=SEVERITY_STYLE[reason.severity])
             reasons.append(visible(reason.title))
         if len(diff.reasons) > _REASONS_SHOWN:
             reasons.append(f"\n… {len(diff.reasons) - _REASONS_SHOWN} more", style="dim")
@@ -291,7 +276,7 @@ def _details(console: Console, diff: ReleaseDiff, *, full: bool) -> None:
 
 def _reason(console: Console, reason: Finding) -> None:
     line = Text("    ")
-    line.append(f"{reason.severity:<8} ", style=_SEVERITY_STYLE[reason.severity])
+    line.append(f"{reason.severity:<8} ", style=SEVERITY_STYLE[reason.severity])
     line.append(f"{reason.rule_id} {visible(reason.title)}", style="bold")
     console.print(line)
     console.print(Text(f"             {visible(_where(reason))}: {visible(reason.evidence)}"))

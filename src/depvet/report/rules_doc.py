@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from depvet.errors import UsageError
 from depvet.model import Category, Severity
+from depvet.report.styles import SEVERITY_STYLE
 from depvet.rules import CHECK, DIFF, MATCHING, Example, Rule
 
 if TYPE_CHECKING:
@@ -362,15 +363,6 @@ def _terminal(rules: Sequence[Rule], *, detail: bool, width: int | None, color: 
     return buffer.getvalue()
 
 
-_SEVERITY_STYLE = {
-    Severity.CRITICAL: "bold red",
-    Severity.HIGH: "red",
-    Severity.MEDIUM: "yellow",
-    Severity.LOW: "cyan",
-    Severity.INFO: "dim",
-}
-
-
 def _terminal_table(console: Console, rules: Sequence[Rule]) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -383,7 +375,7 @@ def _terminal_table(console: Console, rules: Sequence[Rule]) -> None:
     for rule in rules:
         table.add_row(
             rule.id,
-            Text(str(rule.severity), style=_SEVERITY_STYLE[rule.severity]),
+            Text(str(rule.severity), style=SEVERITY_STYLE[rule.severity]),
             str(rule.category),
             Text(visible(rule.title)),
         )
@@ -403,7 +395,7 @@ def _terminal_detail(console: Console, rule: Rule) -> None:
     weighted = "yes" if rule.context_weighted else "no"
     line = Text()
     line.append("severity ")
-    line.append(str(rule.severity), style=_SEVERITY_STYLE[rule.severity])
+    line.append(str(rule.severity), style=SEVERITY_STYLE[rule.severity])
     line.append(f" · category {rule.category} · weighted by context: {weighted}")
     console.print(line)
     what, _ = split_description(rule.description)

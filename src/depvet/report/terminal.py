@@ -17,6 +17,7 @@ from rich.text import Text
 
 from depvet.model import Finding, ScanResult, Severity, Verdict
 from depvet.report.rules_doc import visible
+from depvet.report.styles import SEVERITY_STYLE, report_console
 
 _VERDICT_STYLE = {
     Verdict.MALICIOUS: "bold white on red",
@@ -29,13 +30,6 @@ _VERDICT_WORD_STYLE = {
     Verdict.SUSPICIOUS: "yellow",
     Verdict.CLEAN: "green",
     Verdict.ERROR: "magenta",
-}
-_SEVERITY_STYLE = {
-    Severity.CRITICAL: "bold red",
-    Severity.HIGH: "red",
-    Severity.MEDIUM: "yellow",
-    Severity.LOW: "cyan",
-    Severity.INFO: "dim",
 }
 _DECODED_LINES = 8
 _INDENT = 6
@@ -56,16 +50,7 @@ def render(
     the summary line still counts them.
     """
     buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width or 110,
-        force_terminal=color,
-        no_color=color is not True,
-        highlight=False,
-        soft_wrap=False,
-        emoji=False,
-        markup=False,
-    )
+    console = report_console(buffer, width=width, color=color)
     for result in results:
         if show_clean or result.findings or result.verdict is not Verdict.CLEAN:
             _result(console, result, min_severity)
@@ -90,7 +75,7 @@ def summary(
     listed = [s for s in Severity if severities[s]]
     for index, severity in enumerate(listed):
         text.append(" (" if index == 0 else ", ")
-        text.append(f"{severities[severity]} {severity}", style=_SEVERITY_STYLE[severity])
+        text.append(f"{severities[severity]} {severity}", style=SEVERITY_STYLE[severity])
     if listed:
         text.append(")")
     hidden = sum(n for s, n in severities.items() if s.rank < min_severity.rank)
@@ -135,7 +120,7 @@ def _result(console: Console, result: ScanResult, min_severity: Severity) -> Non
     for finding in shown:
         if finding.severity is not current:
             current = finding.severity
-            console.print(Text(f"  {current.upper()}", style=_SEVERITY_STYLE[current]))
+            console.print(Text(f"  {current.upper()}", style=SEVERITY_STYLE[current]))
         _finding(console, finding)
     if hidden:
         console.print(
