@@ -491,14 +491,10 @@ def _diff(args: argparse.Namespace) -> int:
         case _:
             assert_never(output_format)
     _write(text, args.output)
-    from depvet.diff.model import DiffVerdict
-
     for diff in outcome.diffs:
-        if diff.verdict is DiffVerdict.ERROR:
+        if diff.error is not None:
             _error(f"{diff.new.target}: {diff.error}")
-    if any(d.verdict is DiffVerdict.ERROR for d in outcome.diffs):
-        return EXIT_ERROR
-    return EXIT_FINDINGS if any(d.verdict is DiffVerdict.TAINTED for d in outcome.diffs) else EXIT_OK
+    return _diff_exit_code(outcome.diffs)
 
 
 def _check_options(args: argparse.Namespace) -> CheckOptions:
@@ -774,8 +770,6 @@ def _render(
     diffs: Sequence[ReleaseDiff] | None = None,
 ) -> str:
     """The report; ``diffs`` (scan --baseline) are added after the results in every format."""
-    from depvet.report import diff_report
-
     match output_format:
         case OutputFormat.JSON:
             from depvet.report import json_report
@@ -783,13 +777,19 @@ def _render(
             text = json_report.render(results, not_scanned)
             if diffs is None:
                 return text
+            from depvet.report import diff_report
+
             document = json.loads(text)
             document["diffs"] = diff_report.diff_document(diffs)["diffs"]
             return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         case OutputFormat.SARIF:
             from depvet.report import sarif
 
-            extra = diff_report.as_scan_results(diffs) if diffs else []
+            extra: list[ScanResult] = []
+            if diffs:
+                from depvet.report import diff_report
+
+                extra = diff_report.as_scan_results(diffs)
             return sarif.render([*results, *extra], not_scanned=not_scanned)
         case OutputFormat.TERMINAL:
             from depvet.report import terminal
@@ -803,6 +803,8 @@ def _render(
                 show_clean=verb == "scanned",
             )
             if diffs:
+                from depvet.report import diff_report
+
                 text += "\n" + diff_report.render_terminal(diffs, color=color or None)
             return text
         case _:
