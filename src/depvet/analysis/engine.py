@@ -414,7 +414,7 @@ class ArtifactScan:
         return self.sink.findings
 
 
-_CONTEXT_ORDER = {ctx: i for i, ctx in enumerate(RunContext)}
+CONTEXT_ORDER = {ctx: i for i, ctx in enumerate(RunContext)}  # most automatic first
 
 
 def order_findings(findings: list[Finding]) -> tuple[Finding, ...]:
@@ -422,7 +422,7 @@ def order_findings(findings: list[Finding]) -> tuple[Finding, ...]:
     return tuple(
         sorted(
             findings,
-            key=lambda f: (-f.severity.rank, _CONTEXT_ORDER[f.context], f.path, f.line or 0, f.rule_id),
+            key=lambda f: (-f.severity.rank, CONTEXT_ORDER[f.context], f.path, f.line or 0, f.rule_id),
         )
     )
 

@@ -37,6 +37,7 @@ _RUNTIME = (RunContext.STARTUP, RunContext.INSTALL, RunContext.IMPORT, RunContex
 class Analysis:
     findings: tuple[Finding, ...]
     uses: tuple[CapabilityUse, ...]
+    has_native: bool  # anywhere in the artifact: every file is classified, focused or not
 
 
 _worker_ruleset: Ruleset | None = None
@@ -80,7 +81,7 @@ def analyse(release: ReleaseFiles, keys: Collection[str], ruleset: Ruleset) -> A
         and f.context in _RUNTIME
         and f.path in focus
     ]
-    return Analysis(findings, tuple(u for u in uses if u is not None))
+    return Analysis(findings, tuple(u for u in uses if u is not None), bool(index.native))
 
 
 def _use(mark: Mark) -> CapabilityUse | None:

@@ -14,7 +14,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from depvet.analysis.engine import Ruleset, default_ruleset
+from depvet.analysis.engine import CONTEXT_ORDER, Ruleset, default_ruleset, order_findings
 from depvet.analysis.files import decode_text
 from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
 from depvet.artifacts.simpleindex import ProjectNotFound
@@ -149,6 +149,7 @@ class _Comparison:
     def run(self, started: float) -> ReleaseDiff:
         analyses = self._analyses()
         old_meta, new_meta = read_metadata(self.old), read_metadata(self.new)
+        metadata_path = new_meta.path or self.new.ref.target
         files = self._file_changes()
         endpoints_found = self._new_endpoints()
         new_analysis, old_analysis = analyses()
@@ -158,21 +159,18 @@ class _Comparison:
         hooks = sorted(new_meta.install_hooks - old_meta.install_hooks)
         dependencies = _dependency_changes(old_meta, new_meta)
         reasons = [
-            *self._code_reasons(startup, hooks, capabilities, new_findings),
+            *self._code_reasons(startup, hooks, capabilities, new_findings, metadata_path),
             *self.facts.reasons,
-            *_identity_reasons(old_meta, new_meta, self._metadata_path()),
+            *_identity_reasons(old_meta, new_meta, metadata_path),
         ]
-        from depvet.analysis.engine import order_findings
-
         ranked = order_findings(reasons)
         verdict, score = decide(ranked)
         for issue in self.new.issues:
             self.notes.append(f"{issue.path}: {issue.detail} (not compared)")
-        name = new_meta_name(self.new) or self.new.name
         return ReleaseDiff(
-            name=name,
-            old=self._side(self.old, self.facts.old_upload, self.facts.old_provenance),
-            new=self._side(self.new, self.facts.new_upload, self.facts.new_provenance),
+            name=new_meta.name or self.new.name,
+            old=_side(self.old, old_meta, self.facts.old_upload, self.facts.old_provenance),
+            new=_side(self.new, new_meta, self.facts.new_upload, self.facts.new_provenance),
             verdict=verdict,
             score=score,
             reasons=ranked,
@@ -190,23 +188,6 @@ class _Comparison:
         )
 
     # -- sides and files -------------------------------------------------------------------------
-
-    def _side(self, release: ReleaseFiles, uploaded: datetime | None, provenance: str | None) -> Side:
-        return Side(
-            release.ref.target,
-            new_meta_name(release) or release.name,
-            _metadata_version(release) or release.version,
-            release.sha256,
-            len(release.entries),
-            f"{uploaded:%Y-%m-%dT%H:%M:%SZ}" if uploaded else None,
-            provenance,
-        )
-
-    def _metadata_path(self) -> str:
-        for key in (".dist-info/METADATA", "PKG-INFO"):
-            if key in self.new.entries:
-                return self.new.path_of(key)
-        return self.new.ref.target
 
     def _file_changes(self) -> tuple[FileChange, ...]:
         changes: list[FileChange] = []
@@ -249,7 +230,7 @@ class _Comparison:
         wanted |= {u.capability for u in new.uses if u.context.runs_automatically} - had_on_own
         if wanted:
             old_uses += self._unchanged_uses(wanted)
-        if Capability.NATIVE_CODE in wanted and self._old_has_native():
+        if Capability.NATIVE_CODE in wanted and old.has_native:
             old_uses.append(CapabilityUse(Capability.NATIVE_CODE, "", None, RunContext.DATA, "native"))
         had = {u.capability for u in old_uses}
         had_on_own = {u.capability for u in old_uses if u.context.runs_automatically}
@@ -273,14 +254,6 @@ class _Comparison:
         if not candidates:
             return []
         return [u for u in analyse(self.old, candidates, self.ruleset).uses if u.capability in wanted]
-
-    def _old_has_native(self) -> bool:
-        from depvet.analysis.files import FileKind, classify
-
-        for entry in self.old.entries.values():
-            if classify(entry.path, entry.data[:1024], self.old.ref.kind, None, None).kind is FileKind.NATIVE:
-                return True
-        return False
 
     def _new_findings(self, new: Analysis, old: Analysis) -> tuple[Finding, ...]:
         new_keys = {entry.path: key for key, entry in self.new.entries.items()}
@@ -331,6 +304,7 @@ class _Comparison:
         hooks: list[str],
         capabilities: Sequence[CapabilityDelta],
         new_findings: Sequence[Finding],
+        metadata_path: str,
     ) -> list[Finding]:
         reasons: list[Finding] = []
         for key in startup:
@@ -345,7 +319,7 @@ class _Comparison:
                     context=RunContext.STARTUP,
                 )
             )
-        setup_path = self.new.path_of("setup.py") if "setup.py" in self.new.entries else self._metadata_path()
+        setup_path = self.new.path_of("setup.py") if "setup.py" in self.new.entries else metadata_path
         for hook in hooks:
             reasons.append(
                 rules.release_finding(
@@ -375,7 +349,7 @@ def with_dependency_reasons(diff: ReleaseDiff, lookup: DependencyLookup) -> Rele
     added = [d for d in diff.dependencies if d.old is None and d.new is not None]
     if diff.verdict is DiffVerdict.ERROR or not added:
         return diff
-    path = _metadata_path_of(diff)
+    path = diff.new.metadata_path or diff.new.target
     reasons: list[Finding] = []
     notes: list[str] = []
     reference = _parse_upload(diff.new.upload_time)
@@ -410,21 +384,9 @@ def with_dependency_reasons(diff: ReleaseDiff, lookup: DependencyLookup) -> Rele
             )
     if not reasons and not notes:
         return diff
-    from depvet.analysis.engine import order_findings
-
     ranked = order_findings([*diff.reasons, *reasons])
     verdict, score = decide(ranked)
     return replace(diff, reasons=ranked, verdict=verdict, score=score, notes=(*diff.notes, *notes))
-
-
-def _metadata_path_of(diff: ReleaseDiff) -> str:
-    for change in diff.files:
-        if (
-            change.path.endswith((".dist-info/METADATA", "PKG-INFO"))
-            and change.status is not FileStatus.REMOVED
-        ):
-            return change.path
-    return diff.new.target
 
 
 def _parse_upload(value: str | None) -> datetime | None:
@@ -435,22 +397,19 @@ def _parse_upload(value: str | None) -> datetime | None:
     return parse_timestamp(value)
 
 
-def new_meta_name(release: ReleaseFiles) -> str | None:
-    from depvet.metadata import name_and_version
-
-    for key in (".dist-info/METADATA", "PKG-INFO"):
-        if key in release.entries:
-            return name_and_version(decode_text(release.entries[key].data[:65536]))[0]
-    return None
-
-
-def _metadata_version(release: ReleaseFiles) -> str | None:
-    from depvet.metadata import name_and_version
-
-    for key in (".dist-info/METADATA", "PKG-INFO"):
-        if key in release.entries:
-            return name_and_version(decode_text(release.entries[key].data[:65536]))[1]
-    return None
+def _side(
+    release: ReleaseFiles, meta: ReleaseMetadata, uploaded: datetime | None, provenance: str | None
+) -> Side:
+    return Side(
+        release.ref.target,
+        meta.name or release.name,
+        meta.version or release.version,
+        release.sha256,
+        len(release.entries),
+        f"{uploaded:%Y-%m-%dT%H:%M:%SZ}" if uploaded else None,
+        provenance,
+        meta.path,
+    )
 
 
 def _with_definitions(change: FileChange, old_text: str, new_text: str) -> FileChange:
@@ -495,11 +454,8 @@ def _evidence_key(finding: Finding) -> str:
     return re.sub(r"\d+", "#", finding.evidence)
 
 
-_CONTEXT_ORDER = {context: i for i, context in enumerate(RunContext)}
-
-
 def _ranked_uses(uses: Iterable[CapabilityUse]) -> tuple[CapabilityUse, ...]:
-    return tuple(sorted(uses, key=lambda u: (_CONTEXT_ORDER[u.context], u.path, u.line or 0)))
+    return tuple(sorted(uses, key=lambda u: (CONTEXT_ORDER[u.context], u.path, u.line or 0)))
 
 
 def _capability_reason(delta: CapabilityDelta) -> Finding | None:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from depvet.analysis.files import decode_text
 from depvet.diff.release import ReleaseFiles
+from depvet.metadata import name_and_version
 from depvet.model import ArtifactKind
 
 _IDENTITY_FIELDS = ("Author-email", "Maintainer-email")
@@ -30,6 +31,9 @@ class ReleaseMetadata:
     entry_points: dict[str, dict[str, str]] = field(default_factory=dict)  # group -> name -> target
     build_backend: str | None = None
     install_hooks: frozenset[str] = frozenset()
+    name: str | None = None  # as the core metadata states them
+    version: str | None = None
+    path: str | None = None  # of the core metadata file
 
     def emails(self) -> frozenset[str]:
         found: set[str] = set()
@@ -54,9 +58,10 @@ class ReleaseMetadata:
 
 
 def read_metadata(release: ReleaseFiles) -> ReleaseMetadata:
-    entries = release.entries
-    core = entries.get(".dist-info/METADATA") or entries.get("PKG-INFO")
-    fields, urls, requires = _core_metadata(decode_text(core.data) if core else "")
+    core = release.core_metadata
+    text = decode_text(core.data) if core else ""
+    fields, urls, requires = _core_metadata(text)
+    name, version = name_and_version(text)
     pyproject = _toml(_data(release, "pyproject.toml"))
     entry_points = _entry_points(release)
     backend = _build_backend(release, pyproject)
@@ -65,7 +70,17 @@ def read_metadata(release: ReleaseFiles) -> ReleaseMetadata:
         for text in declared if isinstance(declared, list) else []:
             if isinstance(text, str):
                 requires.setdefault(_requirement_name(text), text)
-    return ReleaseMetadata(fields, urls, requires, entry_points, backend, _install_hooks(release, pyproject))
+    return ReleaseMetadata(
+        fields,
+        urls,
+        requires,
+        entry_points,
+        backend,
+        _install_hooks(release, pyproject),
+        name,
+        version,
+        core.path if core else None,
+    )
 
 
 def _data(release: ReleaseFiles, key: str) -> bytes | None:

@@ -89,6 +89,7 @@ class Side:
     files: int
     upload_time: str | None = None
     provenance: str | None = None  # how the index attests it, in words; None when unknown
+    metadata_path: str | None = None  # where reasons about its metadata point
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,11 @@ class ReleaseFiles:
     def path_of(self, key: str) -> str:
         return self.entries[key].path
 
+    @property
+    def core_metadata(self) -> FileEntry | None:
+        """The wheel's ``METADATA`` or the sdist's ``PKG-INFO``."""
+        return self.entries.get(".dist-info/METADATA") or self.entries.get("PKG-INFO")
+
 
 def read_release(ref: ArtifactRef, limits: Limits = DEFAULT_LIMITS) -> ReleaseFiles:
     """Every file of the artifact, in memory, keyed by :func:`file_key`. Raises ``ArtifactError``."""
