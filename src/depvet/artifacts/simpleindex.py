@@ -354,17 +354,24 @@ def _http_error(code: int, name: str, index_shown: str, shown: str) -> SimpleInd
 
 
 def _read_page_body(response: Response, shown: str) -> bytes:
+    return read_bounded(response, shown, MAX_PAGE_BYTES, "byte page limit")
+
+
+def read_bounded(response: Response, shown: str, limit: int, unit: str = "byte limit") -> bytes:
+    """The whole body, refused past ``limit`` bytes (declared or received) and when cut short.
+
+    Raises ``BadIndexResponse`` for a body over the limit, ``IndexUnreachable`` for one shorter
+    than its Content-Length.
+    """
     declared = content_length(response)
-    if declared is not None and declared > MAX_PAGE_BYTES:
-        raise BadIndexResponse(
-            f"{shown} is {declared} bytes, over the {MAX_PAGE_BYTES} byte page limit", shown
-        )
+    if declared is not None and declared > limit:
+        raise BadIndexResponse(f"{shown} is {declared} bytes, over the {limit} {unit}", shown)
     chunks: list[bytes] = []
     total = 0
     while chunk := response.read(READ_CHUNK):
         total += len(chunk)
-        if total > MAX_PAGE_BYTES:
-            raise BadIndexResponse(f"{shown} is over the {MAX_PAGE_BYTES} byte page limit", shown)
+        if total > limit:
+            raise BadIndexResponse(f"{shown} is over the {limit} {unit}", shown)
         chunks.append(chunk)
     if declared is not None and total < declared:
         # http.client ends a short body quietly instead of raising IncompleteRead.

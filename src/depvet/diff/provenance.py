@@ -29,15 +29,14 @@ from packaging.version import InvalidVersion, Version
 
 from depvet.artifacts.simpleindex import (
     HTTP_SCHEMES,
-    READ_CHUNK,
     IndexFile,
     RefusedRedirect,
-    Response,
+    SimpleIndexError,
     build_opener,
-    content_length,
     is_timeout,
     network_reason,
     open_url,
+    read_bounded,
     redact_url,
     release_of,
 )
@@ -147,7 +146,9 @@ def _download(url: str, timeout: float, user_agent: str) -> bytes:
     try:
         response = open_url(build_opener(), url, timeout=timeout, user_agent=user_agent, accept=ACCEPT)
         try:
-            return _read_limited(response, shown)
+            return read_bounded(response, shown, MAX_PROVENANCE_BYTES)
+        except SimpleIndexError as exc:
+            raise ProvenanceUnreadable(str(exc)) from None
         finally:
             response.close()
     except urllib.error.HTTPError as exc:
@@ -161,23 +162,6 @@ def _download(url: str, timeout: float, user_agent: str) -> bytes:
         if isinstance(exc, ValueError) and not isinstance(exc, OSError):
             raise ProvenanceUnreadable(f"cannot fetch {shown}: {exc}") from None
         raise ProvenanceUnreadable(f"cannot fetch {shown}: {network_reason(exc)}") from None
-
-
-def _read_limited(response: Response, shown: str) -> bytes:
-    declared = content_length(response)
-    if declared is not None and declared > MAX_PROVENANCE_BYTES:
-        raise ProvenanceUnreadable(f"{shown} is {declared} bytes, over the {MAX_PROVENANCE_BYTES} byte limit")
-    chunks: list[bytes] = []
-    total = 0
-    while chunk := response.read(READ_CHUNK):
-        total += len(chunk)
-        if total > MAX_PROVENANCE_BYTES:
-            raise ProvenanceUnreadable(f"{shown} is over the {MAX_PROVENANCE_BYTES} byte limit")
-        chunks.append(chunk)
-    if declared is not None and total < declared:
-        # http.client ends a short body quietly instead of raising IncompleteRead.
-        raise ProvenanceUnreadable(f"connection closed after {total} of {declared} bytes reading {shown}")
-    return b"".join(chunks)
 
 
 def parse_provenance(data: bytes, shown: str) -> tuple[Publisher, ...]:
