@@ -29,7 +29,7 @@ from depvet.analysis.detector import (
     Sink,
     TextContext,
 )
-from depvet.analysis.files import FileKind, classify, decode_text, package_dirs
+from depvet.analysis.files import FileKind, classify, decode_text, package_dirs, pth_line_runs
 from depvet.analysis.imports import IMPORT_MARK, imported_modules, module_parts, runs_on_import
 from depvet.analysis.prefilter import Prefilter
 from depvet.analysis.pyfacts import extract_facts, resolver
@@ -265,9 +265,8 @@ class ArtifactScan:
             self.index.metadata_version = version
 
     def _pth_code(self, info: FileInfo, text: str, deadline: float) -> None:
-        # site.py executes lines that start with "import " or "import\t"; others are paths.
         lines = text.split("\n")
-        code = [line if line.startswith(("import ", "import\t")) else "" for line in lines]
+        code = [line if pth_line_runs(line) else "" for line in lines]
         if any(code):
             self.scan_python(info, "\n".join(code), deadline, force=True)
 

@@ -293,3 +293,11 @@ def decode_text(data: bytes) -> str:
             except (LookupError, UnicodeDecodeError):
                 break
     return data.decode("latin-1")
+
+
+def pth_line_runs(line: str) -> bool:
+    """Whether ``site`` executes this line of a ``.pth`` file: it starts with ``import`` and a blank.
+
+    Every other line is a path added to ``sys.path``.
+    """
+    return line.startswith(("import ", "import\t"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from depvet.analysis.engine import CONTEXT_ORDER, Ruleset, default_ruleset, order_findings
-from depvet.analysis.files import decode_text
+from depvet.analysis.files import decode_text, pth_line_runs
 from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
 from depvet.artifacts.simpleindex import ProjectNotFound
 from depvet.artifacts.targets import ArtifactRef
@@ -432,9 +432,8 @@ def _with_definitions(change: FileChange, old_text: str, new_text: str) -> FileC
 
 
 def _pth_code(data: bytes) -> set[str]:
-    """The lines ``site`` executes: those starting with ``import`` followed by a space or tab."""
-    lines = decode_text(data).splitlines()
-    return {line.strip() for line in lines if line.startswith(("import ", "import\t"))}
+    """The lines ``site`` executes."""
+    return {line.strip() for line in decode_text(data).splitlines() if pth_line_runs(line)}
 
 
 def _line_of(data: bytes, code: str) -> int | None:

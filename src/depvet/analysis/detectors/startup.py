@@ -9,7 +9,7 @@ from typing import ClassVar
 from depvet.analysis.capabilities import DNS_LOOKUPS
 from depvet.analysis.decode import EXEC_NAMES, PROCESS_NAMES
 from depvet.analysis.detector import Cap, Detector, Mark, PyContext, short
-from depvet.analysis.files import FileKind
+from depvet.analysis.files import FileKind, pth_line_runs
 from depvet.analysis.pyfacts import ScopeKind
 from depvet.analysis.pyfacts import dotted as pyfacts_dotted
 from depvet.analysis.staticeval import DECODER_NAMES
@@ -364,7 +364,7 @@ class StartupDetector(Detector):
         }
         dangerous_lines |= {m.local_line for m in ctx.module_marks if m.cap is not Cap.SYSINFO}
         for number, line in enumerate(ctx.text.split("\n"), start=1):
-            if not line.startswith(("import ", "import\t")):
+            if not pth_line_runs(line):
                 continue
             if any(pattern.search(line) for pattern in _KNOWN_PTH):
                 continue
