@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from packaging.tags import Tag, sys_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -45,7 +46,7 @@ def plan_fetches(
         where = f"{parsed.path}:{unpinned.line}" if unpinned.line else parsed.path
         plan.notes.append(f"{where}: {unpinned.text}: {unpinned.reason}: not scanned")
         plan.not_scanned.append(NotScanned(parsed.path, unpinned.text, unpinned.reason, unpinned.line))
-    ranks = _tag_ranks()
+    ranks = tag_ranks()
     for package in parsed.packages:
         origin = InputOrigin(parsed.path, package.name, package.version, package.parents)
         label = f"{package.name}=={package.version}"
@@ -127,7 +128,9 @@ def _index_files(
     return []
 
 
-def _tag_ranks() -> dict[Tag, int]:
+@cache
+def tag_ranks() -> dict[Tag, int]:
+    """This interpreter's wheel tags, the most preferred first (as an installer would pick)."""
     return {tag: rank for rank, tag in enumerate(sys_tags())}
 
 

@@ -8,9 +8,8 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
-from packaging.tags import sys_tags
+from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
@@ -36,6 +35,7 @@ from depvet.diff.provenance import (
     upload_time_findings,
 )
 from depvet.errors import DepvetError, InputError
+from depvet.lockscan import tag_ranks
 from depvet.model import ArtifactKind
 
 
@@ -123,8 +123,8 @@ def _sdist(files: Sequence[IndexFile]) -> IndexFile | None:
     return next((f for f in files if artifact_kind_of(f.filename) is ArtifactKind.SDIST), None)
 
 
-def _wheels_by_tags(files: Sequence[IndexFile]) -> dict[frozenset[str], IndexFile]:
-    found: dict[frozenset[str], IndexFile] = {}
+def _wheels_by_tags(files: Sequence[IndexFile]) -> dict[frozenset[Tag], IndexFile]:
+    found: dict[frozenset[Tag], IndexFile] = {}
     for file in files:
         if not file.filename.endswith(".whl"):
             continue
@@ -132,19 +132,14 @@ def _wheels_by_tags(files: Sequence[IndexFile]) -> dict[frozenset[str], IndexFil
             _, _, _, tags = parse_wheel_filename(file.filename)
         except InvalidWheelFilename:
             continue
-        found.setdefault(frozenset(str(t) for t in tags), file)
+        found.setdefault(tags, file)
     return found
 
 
-@cache
-def _ranks() -> dict[str, int]:
-    return {str(tag): rank for rank, tag in enumerate(sys_tags())}
-
-
-def _tag_rank(tags: frozenset[str]) -> tuple[int, str]:
+def _tag_rank(tags: frozenset[Tag]) -> tuple[int, str]:
     """The tags this machine prefers first; wheels for other platforms after, in a stable order."""
-    ranks = _ranks()
-    return min((ranks[t] for t in tags if t in ranks), default=len(ranks)), min(tags)
+    ranks = tag_ranks()
+    return min((ranks[t] for t in tags if t in ranks), default=len(ranks)), min(map(str, tags))
 
 
 def prepare_release_pairs(
