@@ -53,6 +53,23 @@ def _weekly(hour: int, weeks: int = 9) -> tuple[tuple[str, str], ...]:
     return tuple((f"upload 0.{i + 1}", f"{t:%Y-%m-%dT%H:%M:%SZ}") for i, t in enumerate(times))
 
 
+def _same_code(
+    *,
+    index: tuple[tuple[str, str], ...] = (),
+    before: tuple[tuple[str, str], ...] = (),
+    extra: tuple[tuple[str, str], ...] = (),
+) -> Example:
+    """Two releases with the same code: only what the index says, or their metadata, differs."""
+    return Example(
+        path=_INIT,
+        code=_OLD_INIT[0][1],
+        extra=extra,
+        artifact=DIFF,
+        before=(*_OLD_INIT, *before),
+        index=index,
+    )
+
+
 UPDATE_ADDS_STARTUP_CODE = Rule(
     id="DV020",
     name="update-adds-startup-code",
@@ -270,18 +287,10 @@ ATTESTATIONS_DROPPED = Rule(
         "most likely made by hand with an API token, which is what an attacker holding a stolen "
         "token does. Check with the maintainers that they made this release."
     ),
-    bad=Example(
-        path=_INIT,
-        code=_OLD_INIT[0][1],
-        artifact=DIFF,
-        before=_OLD_INIT,
+    bad=_same_code(
         index=(("provenance 1.0", _provenance("example/sample")),),
     ),
-    good=Example(
-        path=_INIT,
-        code=_OLD_INIT[0][1],
-        artifact=DIFF,
-        before=_OLD_INIT,
+    good=_same_code(
         index=(
             ("provenance 1.0", _provenance("example/sample")),
             ("provenance 1.1", _provenance("example/sample")),
@@ -304,21 +313,13 @@ PUBLISHER_CHANGED = Rule(
         "identity is what ties a release to the project's source; a new one means someone set up "
         "publishing from elsewhere, or a fork's workflow was allowed to publish."
     ),
-    bad=Example(
-        path=_INIT,
-        code=_OLD_INIT[0][1],
-        artifact=DIFF,
-        before=_OLD_INIT,
+    bad=_same_code(
         index=(
             ("provenance 1.0", _provenance("example/sample")),
             ("provenance 1.1", _provenance("someone-else/sample-fork")),
         ),
     ),
-    good=Example(
-        path=_INIT,
-        code=_OLD_INIT[0][1],
-        artifact=DIFF,
-        before=_OLD_INIT,
+    good=_same_code(
         index=(
             ("provenance 1.0", _provenance("example/sample")),
             ("provenance 1.1", _provenance("Example/Sample")),
@@ -342,18 +343,10 @@ UNUSUAL_UPLOAD_TIME = Rule(
         "twice in a row as they fix their payload (LiteLLM 1.82.7 and 1.82.8 came 13 minutes "
         "apart). Alone it proves nothing; with other reasons it dates the takeover."
     ),
-    bad=Example(
-        path=_INIT,
-        code=_OLD_INIT[0][1],
-        artifact=DIFF,
-        before=_OLD_INIT,
+    bad=_same_code(
         index=(*_weekly(14), ("upload 1.0", "2026-03-17T14:00:00Z"), ("upload 1.1", "2026-03-18T02:30:00Z")),
     ),
-    good=Example(
-        path=_INIT,
-        code=_OLD_INIT[0][1],
-        artifact=DIFF,
-        before=_OLD_INIT,
+    good=_same_code(
         index=(*_weekly(14), ("upload 1.0", "2026-03-17T14:00:00Z"), ("upload 1.1", "2026-03-24T14:20:00Z")),
     ),
     false_positives="A quick fix release after a broken one, made by a maintainer in another time zone.",
@@ -374,24 +367,18 @@ UPDATE_ADDS_YOUNG_DEPENDENCY = Rule(
         "package itself, where a reviewer of the package's diff does not look; a name the index "
         "lacks can be registered by anyone (dependency confusion)."
     ),
-    bad=Example(
-        path=_INIT,
-        code=_OLD_INIT[0][1],
+    bad=_same_code(
         extra=(_metadata("1.1", "Requires-Dist: sample-helpers>=0.1\n"),),
-        artifact=DIFF,
-        before=(*_OLD_INIT, _metadata("1.0")),
+        before=(_metadata("1.0"),),
         index=(
             ("upload 1.0", "2026-03-10T14:00:00Z"),
             ("upload 1.1", "2026-03-24T14:00:00Z"),
             ("project sample-helpers", "2026-03-22T23:00:00Z"),
         ),
     ),
-    good=Example(
-        path=_INIT,
-        code=_OLD_INIT[0][1],
+    good=_same_code(
         extra=(_metadata("1.1", "Requires-Dist: sample-helpers>=0.1\n"),),
-        artifact=DIFF,
-        before=(*_OLD_INIT, _metadata("1.0")),
+        before=(_metadata("1.0"),),
         index=(
             ("upload 1.0", "2026-03-10T14:00:00Z"),
             ("upload 1.1", "2026-03-24T14:00:00Z"),
@@ -416,19 +403,13 @@ IDENTITY_CHANGED = Rule(
         "ctx takeover began with a maintainer's expired e-mail domain. Usually it is a maintainer "
         "change, which is still worth knowing."
     ),
-    bad=Example(
-        path=_INIT,
-        code=_OLD_INIT[0][1],
+    bad=_same_code(
         extra=(_metadata("1.1", "Author-email: Release Bot <bot@sample-pkg.dev>\n"),),
-        artifact=DIFF,
-        before=(*_OLD_INIT, _metadata("1.0", "Author-email: Jane Doe <jane@example.org>\n")),
+        before=(_metadata("1.0", "Author-email: Jane Doe <jane@example.org>\n"),),
     ),
-    good=Example(
-        path=_INIT,
-        code=_OLD_INIT[0][1],
+    good=_same_code(
         extra=(_metadata("1.1", "Author-email: Jane Doe <JANE@example.org>\nSummary: Formats things\n"),),
-        artifact=DIFF,
-        before=(*_OLD_INIT, _metadata("1.0", "Author-email: Jane Doe <jane@example.org>\n")),
+        before=(_metadata("1.0", "Author-email: Jane Doe <jane@example.org>\n"),),
     ),
     references=("https://packaging.python.org/en/latest/specifications/core-metadata/",),
     context_weighted=False,
