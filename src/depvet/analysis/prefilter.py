@@ -127,6 +127,20 @@ class Prefilter:
         self._group_of = {t: name for name, group in WEAK_GROUPS.items() for t in group}
         self._index = token_index(self._everything)
 
+    def mentions(self, text: str) -> bool:
+        """Whether ``text`` holds any token a detector looks for, alone or in a group.
+
+        Looser than :meth:`screen`, which decides whether a whole file is worth parsing: this
+        answers whether a few lines could add anything at all (the new lines of a changed file).
+        ``exec``, ``eval`` and ``compile`` count as words of their own, not inside ``evalf``.
+        """
+        hints = self._hints
+        for start, token in self._index.find_all(text):
+            if token in hints or (token in _DYNAMIC_GATES and not _word_at(text, start, token)):
+                continue
+            return True
+        return False
+
     def screen(self, text: str) -> Screen:
         """Every token occurrence of ``text`` in one pass: whether to parse it, and which lines."""
         return Screen(self, text, self._index.find_all(text))
@@ -314,6 +328,13 @@ def _dynamic_call_at(text: str, start: int, token: str) -> bool:
     if before.isalnum() or before in "_.":
         return False
     return _OPEN_PAREN.match(text, start + len(token)) is not None
+
+
+def _word_at(text: str, start: int, token: str) -> bool:
+    end = start + len(token)
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or before == "_" or after.isalnum() or after == "_")
 
 
 def _called_at(text: str, start: int, token: str) -> bool:

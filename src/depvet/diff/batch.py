@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from depvet.analysis.engine import Ruleset, default_ruleset
 from depvet.artifacts.targets import ArtifactRef
-from depvet.diff.analysis import init_worker
+from depvet.diff.analysis import init_worker, ready
 from depvet.diff.compare import ReleaseFacts, diff_artifacts, failed_diff
 from depvet.diff.model import ReleaseDiff
 
@@ -33,6 +33,9 @@ def diff_all(
     if len(jobs) == 1 and workers > 1:
         # One pair: its two releases are analysed side by side instead.
         with ProcessPoolExecutor(2, mp_context=context, initializer=init_worker) as pool:
+            # Both workers start (imports, rules) while this process reads the releases.
+            for _ in range(2):
+                pool.submit(ready)
             job = jobs[0]
             try:
                 result = diff_artifacts(job.old, job.new, facts=job.facts, executor=pool)

@@ -6,10 +6,10 @@ keys drop the version so ``METADATA`` of 1.0 is compared with ``METADATA`` of 1.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
+from depvet.analysis.files import decode_text
 from depvet.artifacts.limits import DEFAULT_LIMITS, Limits
 from depvet.artifacts.targets import ArtifactRef, open_artifact
 from depvet.errors import ArtifactError
@@ -25,12 +25,23 @@ class ReleaseFiles:
     version: str | None
     sha256: str | None
     entries: dict[str, FileEntry]  # key -> entry
-    digests: dict[str, str]  # key -> sha256 of the file's bytes
     names: tuple[str, ...]  # member paths as the archive lists them
     issues: tuple[ReadIssue, ...]
+    decoded: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def path_of(self, key: str) -> str:
         return self.entries[key].path
+
+    def without_texts(self) -> ReleaseFiles:
+        """The release without its decoded texts, to send to another process."""
+        return replace(self, decoded={})
+
+    def text(self, key: str) -> str:
+        """The file's text, decoded once: several parts of a diff read the same changed files."""
+        text = self.decoded.get(key)
+        if text is None:
+            text = self.decoded[key] = decode_text(self.entries[key].data)
+        return text
 
     @property
     def core_metadata(self) -> FileEntry | None:
@@ -54,7 +65,6 @@ def read_release(ref: ArtifactRef, limits: Limits = DEFAULT_LIMITS) -> ReleaseFi
         opened.filename_version,
         opened.sha256,
         keyed,
-        {key: hashlib.sha256(entry.data).hexdigest() for key, entry in keyed.items()},
         tuple(opened.names or (e.path for e in entries)),
         tuple(opened.reader.budget.issues),
     )
