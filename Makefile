@@ -36,9 +36,10 @@ typecheck: $(VENV)/.dev
 unit: $(VENV)/.dev
 	$(BIN)/python -m pytest -q -p no:cacheprovider --cov --cov-report=term --cov-fail-under=85
 
-# Regenerate docs/rules.md from the rule registry (a test fails when it is stale).
+# Regenerate docs/rules.md and docs/policy.md from the registry and the policy schema (tests fail when stale).
 docs: $(VENV)/.core
 	$(BIN)/depvet rules --format markdown > docs/rules.md
+	$(BIN)/depvet policy --format markdown > docs/policy.md
 
 # Re-pin the locks (needs uv on PATH).
 lock:

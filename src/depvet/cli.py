@@ -217,6 +217,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cache.add_argument("action", choices=["info", "clear"])
 
+    policy = sub.add_parser(
+        "policy",
+        help="show the install policy in effect",
+        description="The policy of the install guard and the proxy: depvet.toml or [tool.depvet] of "
+        "pyproject.toml, found from the working directory up, else the defaults. See docs/policy.md.",
+    )
+    policy.add_argument("--policy", metavar="FILE", type=Path, help="read this policy file")
+    policy.add_argument(
+        "--format",
+        choices=["terminal", "json", "markdown"],
+        default="terminal",
+        help="markdown: the policy reference (docs/policy.md)",
+    )
+
     rules = sub.add_parser("rules", help="list the rules, or show one", description="The rule registry.")
     rules.add_argument("rule_id", nargs="?", help="a rule id such as DV101")
     rules.add_argument("--format", choices=["terminal", "json", "markdown"], default="terminal")
@@ -289,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "policy":
+            return _policy(args)
         if args.command == "cache":
             return _cache(args)
         raise UsageError(f"unknown command {args.command!r}")
@@ -310,6 +326,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> NoReturn:
     sys.exit(main())
+
+
+def _policy(args: argparse.Namespace) -> int:
+    from depvet.policy import load_policy
+    from depvet.report import policy_report
+
+    if args.format == "markdown":
+        sys.stdout.write(policy_report.policy_markdown())
+        return EXIT_OK
+    policy = load_policy(args.policy)
+    if args.format == "json":
+        sys.stdout.write(policy_report.policy_json(policy))
+        return EXIT_OK
+    from depvet.report.styles import report_console
+
+    report_console(sys.stdout, width=None, color=None).print(policy_report.policy_table(policy))
+    for exemption in policy.expired_exemptions():
+        _note(f"exemption for {exemption.requirement} expired on {exemption.expires}: it lifts nothing")
+    return EXIT_OK
 
 
 def _error(message: str) -> None:

@@ -1,0 +1,1 @@
+"""Keep bad releases off machines: the install guard and the index firewall."""
