@@ -88,7 +88,9 @@ def test_strong_lines_only_keeps_line_numbers(prefilter: Prefilter) -> None:
     ("text", "mentioned"),
     [
         ("    result = exec(code)", True),
-        ("    model.eval()", True),  # a word of its own, even as a method: the diff errs on reading
+        ("    model.eval()", False),  # a method, not the builtin
+        ("    fn = torch.compile(fn)", False),
+        ("    run = eval", True),  # the builtin itself, not called here
         ("    requests.get(url)", True),  # one weak token is enough for a changed line
         ("    path = '~/.aws/credentials'", True),  # so is a context token
         ("    return self.evalf(n)", False),

@@ -94,6 +94,7 @@ WEAK_GROUPS: dict[str, tuple[str, ...]] = {
 # "eval(" is in "retrieval(", "model.eval(" and "literal_eval(": a cheap substring gate first,
 # then a word-boundary check.
 _DYNAMIC_GATES = ("exec", "eval", "compile")
+_GATED = frozenset({*_DYNAMIC_GATES, "compile("})
 _OPEN_PAREN = re.compile(r"\s*\(")
 _CALL_AFTER = re.compile(r"[\w.]*\s*\(")
 _DEFINITIONS = ("def ", "async def ", "class ")
@@ -132,11 +133,12 @@ class Prefilter:
 
         Looser than :meth:`screen`, which decides whether a whole file is worth parsing: this
         answers whether a few lines could add anything at all (the new lines of a changed file).
-        ``exec``, ``eval`` and ``compile`` count as words of their own, not inside ``evalf``.
+        ``exec``, ``eval`` and ``compile`` count as names of their own, not inside ``evalf`` or as
+        a method (``torch.compile``, ``model.eval``).
         """
         hints = self._hints
         for start, token in self._index.find_all(text):
-            if token in hints or (token in _DYNAMIC_GATES and not _word_at(text, start, token)):
+            if token in hints or (token in _GATED and not _builtin_name_at(text, start, token)):
                 continue
             return True
         return False
@@ -330,11 +332,11 @@ def _dynamic_call_at(text: str, start: int, token: str) -> bool:
     return _OPEN_PAREN.match(text, start + len(token)) is not None
 
 
-def _word_at(text: str, start: int, token: str) -> bool:
-    end = start + len(token)
+def _builtin_name_at(text: str, start: int, token: str) -> bool:
+    end = start + len(token.rstrip("("))
     before = text[start - 1] if start else " "
     after = text[end] if end < len(text) else " "
-    return not (before.isalnum() or before == "_" or after.isalnum() or after == "_")
+    return not (before.isalnum() or before in "_." or after.isalnum() or after == "_")
 
 
 def _called_at(text: str, start: int, token: str) -> bool:

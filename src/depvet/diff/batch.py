@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from depvet.analysis.engine import Ruleset, default_ruleset
 from depvet.artifacts.targets import ArtifactRef
@@ -33,10 +34,12 @@ def diff_all(
     if len(jobs) == 1 and workers > 1:
         # One pair: its two releases are analysed side by side instead.
         with ProcessPoolExecutor(2, mp_context=context, initializer=init_worker) as pool:
-            # Both workers start (imports, rules) while this process reads the releases.
-            for _ in range(2):
-                pool.submit(ready)
             job = jobs[0]
+            if _archive_bytes(job) >= WARM_UP_BYTES:
+                # Both workers start (imports, rules) while this process reads the releases; for
+                # small releases they would only compete with it.
+                for _ in range(2):
+                    pool.submit(ready)
             try:
                 result = diff_artifacts(job.old, job.new, facts=job.facts, executor=pool)
             except BrokenProcessPool:
@@ -64,6 +67,17 @@ def diff_all(
             if on_done:
                 on_done(done[i])
     return [done[i] for i in range(len(jobs))]
+
+
+WARM_UP_BYTES = 4 * 1024 * 1024
+
+
+def _archive_bytes(job: PairJob) -> int:
+    try:
+        paths = [Path(ref.path) for ref in (job.old, job.new)]
+        return sum(path.stat().st_size for path in paths if path.is_file())
+    except OSError:
+        return 0
 
 
 def _init() -> None:

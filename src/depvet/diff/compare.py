@@ -42,13 +42,18 @@ from depvet.model import Category, Finding, RunContext, Severity
 
 DependencyLookup = Callable[[str], datetime | None]  # first upload; raises ProjectNotFound
 YOUNG_DEPENDENCY = timedelta(days=30)
-PARALLEL_BYTES = 2 * 1024 * 1024  # changed Python above which both releases are analysed in workers
+PARALLEL_BYTES = 512 * 1024  # Python to analyse above which both releases are analysed in workers
 _PYTHON_SUFFIXES = (".py", ".pyw", ".pth")
 # Rules about the analysis itself, not the code: never a reason to suspect an update.
 _NOT_REASONS = frozenset({"DV001", "DV807"})
 # What else, beyond the detectors' own tokens, lets a new line of a changed module do more: a
-# write to the user's home or a system folder, loading a library, a blob too long for code.
-_CAPABILITY_HINTS = re.compile(rf"{OUTSIDE_PATHS.pattern}|open\(|ctypes|cffi|importlib|getattr\(")
+# write to the user's home or a system folder, loading a library or a module's attribute by a
+# computed name, a blob too long for code.
+_CAPABILITY_HINTS = re.compile(
+    rf"{OUTSIDE_PATHS.pattern}|open\(|ctypes|cffi|importlib|builtins|"
+    # An attribute of a module looked up by a computed name: getattr(os, "sys" + "tem").
+    r"getattr\(\s*(?:os|sys|subprocess|builtins|__builtins__|socket|base64|ctypes|shutil)\s*,"
+)
 _LONG_LINE = 400
 # Text that must be present for a file to have a capability: a cheap screen of the old release's
 # files, asked only about the capabilities the new code uses and the changed old code lacks.
