@@ -231,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="markdown: the policy reference (docs/policy.md)",
     )
 
+    from depvet.guard.install import add_parsers as add_install_guard_parsers
+
+    add_install_guard_parsers(sub)
+
     rules = sub.add_parser("rules", help="list the rules, or show one", description="The rule registry.")
     rules.add_argument("rule_id", nargs="?", help="a rule id such as DV101")
     rules.add_argument("--format", choices=["terminal", "json", "markdown"], default="terminal")
@@ -293,21 +297,10 @@ def _add_check_options(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        if args.command == "scan":
-            return _scan(args)
-        if args.command == "check":
-            return _check(args)
-        if args.command == "diff":
-            return _diff(args)
-        if args.command == "db":
-            return _db(args)
-        if args.command == "rules":
-            return _rules(args)
-        if args.command == "policy":
-            return _policy(args)
-        if args.command == "cache":
-            return _cache(args)
-        raise UsageError(f"unknown command {args.command!r}")
+        command = _COMMANDS.get(args.command)
+        if command is None:
+            raise UsageError(f"unknown command {args.command!r}")
+        return command(args)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except UsageError as exc:
@@ -322,6 +315,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug must not exit 1, which means "findings"
         _error(f"internal error: {type(exc).__name__}: {exc}")
         return EXIT_ERROR
+
+
+def _pip(args: argparse.Namespace) -> int:
+    from depvet.guard.install import run_pip
+
+    return run_pip(args)
+
+
+def _uv(args: argparse.Namespace) -> int:
+    from depvet.guard.install import run_uv
+
+    return run_uv(args)
 
 
 def entry() -> NoReturn:
@@ -578,24 +583,10 @@ def _releases_of(target: str, args: argparse.Namespace) -> tuple[list[Release], 
 
 @contextlib.contextmanager
 def _advisory_store(*, quiet: bool) -> Iterator[AdvisoryStore | None]:
-    """The database, read-only; None (curated releases only) until the first ``db update``."""
-    from datetime import UTC, datetime, timedelta
+    from depvet.advisories.store import readonly_store
 
-    from depvet.advisories.store import AdvisoryStore, default_db_path
-
-    with AdvisoryStore(default_db_path(), readonly=True) as store:
-        if not quiet:
-            last_update, _ = store.last_update()
-            if not store.exists:
-                _note(
-                    "no advisory database yet: only the curated tainted releases were matched "
-                    "(run 'depvet db update' for the OSV records)"
-                )
-            elif last_update and datetime.now(UTC) - last_update > timedelta(days=7):
-                _note(
-                    f"the advisory database was last updated {last_update:%Y-%m-%d}: run 'depvet db update'"
-                )
-        yield store if store.exists else None
+    with readonly_store(None if quiet else _note) as store:
+        yield store
 
 
 def _db(args: argparse.Namespace) -> int:
@@ -884,3 +875,16 @@ def _rules(args: argparse.Namespace) -> int:
     text = rules_doc.render(args.format, args.rule_id)
     sys.stdout.write(text)
     return EXIT_OK
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "scan": _scan,
+    "check": _check,
+    "diff": _diff,
+    "db": _db,
+    "cache": _cache,
+    "policy": _policy,
+    "pip": _pip,
+    "uv": _uv,
+    "rules": _rules,
+}

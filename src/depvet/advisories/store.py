@@ -8,11 +8,12 @@ import, so a reader sees the old data or the new, never half of an import.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -67,6 +68,28 @@ class AdvisoryDbError(DepvetError):
 
 def default_db_path() -> Path:
     return user_data_dir() / DB_NAME
+
+
+STALE_AFTER = timedelta(days=7)
+
+
+@contextlib.contextmanager
+def readonly_store(note: Callable[[str], None] | None = None) -> Iterator[AdvisoryStore | None]:
+    """The database, read-only; None (curated releases only) until the first ``db update``.
+
+    ``note`` hears when there is no database yet or it is more than a week old.
+    """
+    with AdvisoryStore(default_db_path(), readonly=True) as store:
+        if note is not None:
+            last_update, _ = store.last_update()
+            if not store.exists:
+                note(
+                    "no advisory database yet: only the curated tainted releases were matched "
+                    "(run 'depvet db update' for the OSV records)"
+                )
+            elif last_update and datetime.now(UTC) - last_update > STALE_AFTER:
+                note(f"the advisory database was last updated {last_update:%Y-%m-%d}: run 'depvet db update'")
+        yield store if store.exists else None
 
 
 @dataclass(frozen=True, slots=True)
