@@ -234,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     from depvet.guard.install import add_parsers as add_install_guard_parsers
 
     add_install_guard_parsers(sub)
+    from depvet.guard import proxy_cli
+
+    proxy_cli.add_parser(sub)
 
     rules = sub.add_parser("rules", help="list the rules, or show one", description="The rule registry.")
     rules.add_argument("rule_id", nargs="?", help="a rule id such as DV101")
@@ -327,6 +330,12 @@ def _uv(args: argparse.Namespace) -> int:
     from depvet.guard.install import run_uv
 
     return run_uv(args)
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    from depvet.guard import proxy_cli
+
+    return proxy_cli.run(args)
 
 
 def entry() -> NoReturn:
@@ -886,5 +895,6 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "policy": _policy,
     "pip": _pip,
     "uv": _uv,
+    "proxy": _proxy,
     "rules": _rules,
 }
