@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import dataclasses
 import enum
+import io
 import json
 import os
 import sys
@@ -238,6 +239,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     proxy_cli.add_parser(sub)
 
+    hunt = sub.add_parser(
+        "hunt",
+        help="find compromised installs and indicators; list the secrets to rotate",
+        description="Search the home, every Python environment and the pip, uv and poetry caches (or the "
+        "PATHS given: folders, venvs, site-packages, docker save tarballs, OCI layouts) for releases "
+        "recorded as malicious, start-up code, tampered files and indicators of compromise; list the "
+        "secrets a payload running as this user could read (paths only) and what to rotate. Exit 1 "
+        "when something is found.",
+    )
+    hunt.add_argument(
+        "paths", nargs="*", metavar="PATH", type=Path, help="where to search instead of the defaults"
+    )
+    hunt.add_argument(
+        "--home",
+        type=Path,
+        help="the home to search instead of the current user's (then neither this interpreter's "
+        "environment nor this process's variables are part of the search)",
+    )
+    hunt.add_argument(
+        "--system-root",
+        type=Path,
+        default=Path("/"),
+        help="where /etc, /var/spool/cron and /tmp are (a mounted disk image; default: /)",
+    )
+    hunt.add_argument(
+        "--iocs",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="more indicators (same TOML shape)",
+    )
+    hunt.add_argument("--format", choices=["terminal", "json", "html"], default="terminal")
+    hunt.add_argument("-o", "--output", metavar="FILE", type=Path, help="write the report to FILE")
+    hunt.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
+
     rules = sub.add_parser("rules", help="list the rules, or show one", description="The rule registry.")
     rules.add_argument("rule_id", nargs="?", help="a rule id such as DV101")
     rules.add_argument("--format", choices=["terminal", "json", "markdown"], default="terminal")
@@ -336,6 +373,48 @@ def _proxy(args: argparse.Namespace) -> int:
     from depvet.guard import proxy_cli
 
     return proxy_cli.run(args)
+
+
+def _hunt(args: argparse.Namespace) -> int:
+    from depvet.hunt.iocs import load_iocs
+    from depvet.hunt.run import HuntRequest, hunt, plan_hunt
+    from depvet.report.progress import progress_bar
+
+    iocs = load_iocs(args.iocs)
+    # Another home (a mounted disk, a colleague's account) is searched on its own: this process's
+    # interpreter, environment variables and tool settings belong to the current user.
+    own = args.home is None
+    request = HuntRequest(
+        paths=tuple(args.paths),
+        home=args.home or Path.home(),
+        system_root=args.system_root,
+        env=dict(os.environ) if own else {},
+        include_interpreter=own,
+    )
+    plan = plan_hunt(request)
+    with (
+        _advisory_store(quiet=args.quiet) as store,
+        progress_bar(plan.steps, enabled=not args.quiet, verb="hunting") as advance,
+    ):
+        report = hunt(request, iocs, store, plan=plan, progress=advance)
+    if args.format == "json":
+        from depvet.report.hunt_json import hunt_json
+
+        _write(hunt_json(report), args.output)
+    elif args.format == "html":
+        from depvet.report.hunt_html import hunt_html
+
+        _write(hunt_html(report), args.output)
+    else:
+        from depvet.report.hunt_terminal import render_hunt
+
+        if args.output is not None:
+            buffer = io.StringIO()
+            render_hunt(report, buffer, color=False)
+            _write(buffer.getvalue(), args.output)
+        else:
+            render_hunt(report, sys.stdout)
+    return EXIT_FINDINGS if report.compromised else EXIT_OK
 
 
 def entry() -> NoReturn:
@@ -896,5 +975,6 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "pip": _pip,
     "uv": _uv,
     "proxy": _proxy,
+    "hunt": _hunt,
     "rules": _rules,
 }

@@ -29,6 +29,7 @@ STARTUP_FILE_NAMES = frozenset({"sitecustomize.py", "usercustomize.py"})
 class RecordRow:
     path: str
     sha256: str | None  # hex digest, or None when RECORD gives no (sha256) hash
+    size: int | None = None
 
 
 def find_site_packages(root: Path) -> list[Path]:
@@ -69,7 +70,8 @@ def parse_record(text: str) -> list[RecordRow]:
                 digest = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).hex()
             except (ValueError, TypeError):
                 digest = "invalid"
-        rows.append(RecordRow(fields[0], digest))
+        size = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else None
+        rows.append(RecordRow(fields[0], digest, size))
     return rows
 
 
