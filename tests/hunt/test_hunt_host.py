@@ -222,3 +222,31 @@ def test_hunt_in_the_terminal_says_what_to_do(
     assert "COMPROMISED" in out
     assert "Rotate now" in out
     assert "litellm==1.82.8" in out
+
+
+@pytest.mark.parametrize("kind", ["docker-save", "oci-dir"])
+def test_hunt_reads_an_image_given_on_the_command_line(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compromised layer's release is installed in the final view; its .pth, deleted by a later
+    layer, is still reported as shipped in the image, one step lower."""
+    from tests.hunt.test_images import build, clean, compromised
+
+    home, system = _clean_host(tmp_path)
+    monkeypatch.setenv("HOME", str(home))
+    image = build(tmp_path / "image", kind, compromised())
+    code, report = _hunt(capsys, home, system, str(image))
+    assert code == EXIT_FINDINGS
+    (summary,) = report["images"]
+    assert summary["layers"] == 3
+    assert any(p.endswith("litellm_init.pth") for p in summary["deleted_later"])
+    installed = [f for f in report["findings"] if f["kind"] == "known-bad-installed"]
+    assert installed[0]["release"] == "litellm==1.82.8"
+    assert installed[0]["layer"].startswith("sha256:")
+    startup = [f for f in report["findings"] if f["kind"] == "startup-code"]
+    assert startup[0]["severity"] == "high"  # critical, one step lower: deleted, still shipped
+    assert "deleted by layer 3" in startup[0]["evidence"]
+    clean_image = build(tmp_path / "clean", kind, clean())
+    code, report = _hunt(capsys, home, system, str(clean_image))
+    assert code == EXIT_OK
+    assert report["findings"] == []

@@ -17,8 +17,11 @@ import tarfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from depvet.artifacts.tarformat import list_members
 from depvet.errors import DepvetError
@@ -849,6 +852,27 @@ def test_is_image_on_images(tmp_path: Path, kind: str) -> None:
     assert is_image(build(tmp_path, kind, clean()))
 
 
+@pytest.mark.parametrize("kind", ["oci", "docker-save"])
+def test_is_image_on_a_big_gzipped_tar_judges_by_its_first_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Past the bytes looked at (4 MiB, 64 KiB here) the markers are out of sight: blob names tell."""
+    monkeypatch.setattr("depvet.hunt.images._SNIFF_BYTES", 64 * 1024)
+    layers = [Layer([file("opt/noise.bin", os.urandom(256 * 1024))]), Layer(BASE)]
+    if kind == "oci":
+        files = oci_layout(layers)
+        blobs_first = {
+            f"./{n}": d for n, d in sorted(files.items(), key=lambda item: not item[0].startswith("blobs/"))
+        }
+        data = outer_tar(blobs_first)
+    else:
+        data = docker_save(layers)  # <hex>/layer.tar first, manifest.json last
+    path = tmp_path / "image.tar.gz"
+    path.write_bytes(gz(data))
+    assert is_image(path)
+    assert f"/{SITE}/requests/__init__.py" in paths(read_image(path).files)
+
+
 def test_is_image_on_other_things(tmp_path: Path) -> None:
     (tmp_path / "plain.tar").write_bytes(outer_tar({"src/app.py": b"print(1)\n"}))
     (tmp_path / "plain.tar.gz").write_bytes(gz(outer_tar({"src/app.py": b"print(1)\n"})))
@@ -942,3 +966,54 @@ def test_with_the_real_file_checks(tmp_path: Path, kind: str) -> None:
 
     good = hunt_image(build(tmp_path / "good", kind, clean()))
     assert good.findings == ()
+
+
+def test_an_index_nested_too_deep_is_a_one_line_error(tmp_path: Path) -> None:
+    files = oci_layout(clean())
+    files["index.json"] = b"[" * 200_000 + b"]" * 200_000
+    with pytest.raises(ImageError, match="not valid JSON") as caught:
+        read_image(write_dir(tmp_path / "layout", files))
+    assert "\n" not in str(caught.value)
+
+
+# -- stacking against a model: a dict of paths, whiteouts as prefix deletes ------------------
+
+_NAMES = st.lists(st.sampled_from(["d1", "d2"]), max_size=2).map("/".join)
+_LEAF = st.tuples(_NAMES, st.sampled_from(["f1", "f2"])).map(lambda t: f"{t[0]}/{t[1]}".lstrip("/"))
+_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), _LEAF, st.binary(max_size=8)),
+        st.tuples(st.just("whiteout"), st.one_of(_LEAF, _NAMES.filter(bool)), st.just(b"")),
+        st.tuples(st.just("opaque"), _NAMES.filter(bool), st.just(b"")),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(stack=st.lists(_OPS, min_size=1, max_size=4))
+def test_stacking_matches_a_model(tmp_path_factory: pytest.TempPathFactory, stack: list[list[Any]]) -> None:
+    model: dict[str, tuple[int, bytes]] = {}
+    removed: set[tuple[str, int]] = set()
+    layers = []
+    for number, ops in enumerate(stack, start=1):
+        adds = {path: data for kind, path, data in ops if kind == "add"}  # the last of a name wins
+        gone = [(kind, path) for kind, path, _ in ops if kind != "add"]
+        for kind, path in gone:  # whiteouts first: they apply to the layers below only
+            prefix = f"/{path}/"
+            for key in [k for k in model if (kind == "whiteout" and k == f"/{path}") or k.startswith(prefix)]:
+                removed.add((key, model.pop(key)[0]))
+        for path, data in adds.items():
+            if f"/{path}" in model:
+                removed.add((f"/{path}", model[f"/{path}"][0]))
+            model[f"/{path}"] = (number, data)
+        members = [whiteout(p) if k == "whiteout" else opaque(p) for k, p in gone]
+        members += [file(p, d) for p, d in adds.items()]
+        layers.append(Layer(members, number % 2 == 0))
+    path = build(tmp_path_factory.mktemp("stack"), "docker-save", layers)
+    view = read_image(path)
+    assert {f.path: (f.read()) for f in view.files} == {p: d for p, (_, d) in model.items()}
+    assert {f.path: view.layer_of(f.path) for f in view.files} == {
+        p: view.layers[n - 1].digest for p, (n, _) in model.items()
+    }
+    assert {(h.file.path, h.layer.number) for h in view.history} == removed

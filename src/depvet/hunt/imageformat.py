@@ -412,6 +412,15 @@ class _Planner:
             reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
             raise ImageError(f"{self.container.path}: {what} is not valid JSON ({reason})") from None
 
+    def _optional(self, name: str, what: str, digest: str | None) -> dict[str, Any] | None:
+        """A document the layers do not depend on (the image config): unreadable is a note."""
+        try:
+            document = self.document(name, what, digest)
+        except ImageError as exc:
+            self.notes.append(f"{exc} (ignored)")
+            return None
+        return document if isinstance(document, dict) else None
+
     def skip(self, name: str, reason: str) -> None:
         self.skipped.append(Skipped(f"{self.container.path}!{name}", reason))
 
@@ -422,10 +431,9 @@ class _DockerSave(_Planner):
         if not isinstance(entries, list) or not entries or not isinstance(entries[0], dict):
             raise ImageError(f"{self.container.path}: manifest.json is not a list of images")
         entry: dict[str, Any] = entries[0]
-        tags = _strings(entry.get("RepoTags") or [], "manifest.json[0].RepoTags", self.container)
+        tags = _tag_list(entry)
         for number, other in enumerate(entries[1:], start=2):
-            other_tags = other.get("RepoTags") if isinstance(other, dict) else None
-            named = ", ".join(other_tags) if isinstance(other_tags, list) and other_tags else "untagged"
+            named = ", ".join(_tag_list(other)) or "untagged"
             self.skip(
                 "manifest.json", f"image {number} of {len(entries)} ({named}) not read: one image per hunt"
             )
@@ -436,9 +444,9 @@ class _DockerSave(_Planner):
         for number, name in enumerate(names, start=1):
             key = member_name(name)
             if not key:
-                raise ImageError(
-                    f"{self.container.path}: manifest.json names a layer outside the tar: {name!r}"
-                )
+                problem = f"manifest.json names it outside the tar: {name!r}"
+                layers.append(LayerRef(number, f"layer-{number}", None, problem=problem))
+                continue
             diff_id = diff_ids[number - 1] if diff_ids else None
             layers.append(LayerRef(number, key, digest_of_name(key), diff_id=diff_id))
         return ImagePlan(
@@ -457,8 +465,7 @@ class _DockerSave(_Planner):
                 "the image config named by manifest.json is missing: layers not checked against it"
             )
             return None
-        config = self.document(key, f"config {key}", digest_of_name(key))
-        return config if isinstance(config, dict) else None
+        return self._optional(key, f"config {key}", digest_of_name(key))
 
 
 @dataclass(slots=True)
@@ -535,8 +542,7 @@ class _OciLayout(_Planner):
         if not self.container.has(blob_name(digest)):
             self.notes.append(f"the image config {short_digest(digest)} is not in the layout")
             return None
-        config = self.document(blob_name(digest), f"config {short_digest(digest)}", digest)
-        return config if isinstance(config, dict) else None
+        return self._optional(blob_name(digest), f"config {short_digest(digest)}", digest)
 
     def _layer(self, number: int, descriptor: object) -> LayerRef:
         if not isinstance(descriptor, dict):
@@ -605,6 +611,11 @@ def _diff_ids(config: dict[str, Any] | None, count: int) -> list[str] | None:
     if not all(isinstance(d, str) and DIGEST.fullmatch(d) for d in diff_ids):
         return None
     return [str(d) for d in diff_ids]
+
+
+def _tag_list(entry: object) -> list[str]:
+    tags = entry.get("RepoTags") if isinstance(entry, dict) else None
+    return [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else []
 
 
 def _strings(value: object, where: str, container: Container) -> list[str]:

@@ -30,13 +30,15 @@ from depvet.errors import ArtifactError, BudgetExhausted, DepvetError
 from depvet.hunt.imageformat import (
     Container,
     ImagePlan,
+    digest_of_name,
+    member_name,
     open_container,
     plan_image,
     short_digest,
 )
 from depvet.hunt.imagelayers import Data, InPlace, Keeper, LayerIndex, NotKept, Overlay, index_layer
 from depvet.hunt.imagelimits import DEFAULT_IMAGE_LIMITS, ByteBudget, ImageError, ImageLimits
-from depvet.hunt.imagetar import BlobStream, Compression, FileBlocks, TarStream, sniff_compression
+from depvet.hunt.imagetar import CHUNK, BlobStream, Compression, FileBlocks, TarStream, sniff_compression
 from depvet.hunt.model import Finding, ImageSummary, Skipped
 from depvet.hunt.vfs import MAX_READ, VirtualFile
 
@@ -192,8 +194,9 @@ def read_image(
 
 def is_image(path: Path) -> bool:
     """A cheap sniff: a tar holding ``manifest.json`` or ``oci-layout``, or a directory with
-    ``oci-layout``. A gzipped tar is looked into for its first 4 MiB only, where Docker and OCI
-    tools put their blobs' directory or, for small images, the markers themselves."""
+    ``oci-layout``. A gzipped tar is looked into for its first 4 MiB only: there a big image shows
+    content-addressed blobs (``blobs/sha256/<hex>``, ``<hex>/layer.tar``) and a small one the
+    markers themselves."""
     try:
         if path.is_dir():
             return (path / "oci-layout").is_file() and not (path / "oci-layout").is_symlink()
@@ -214,25 +217,32 @@ def is_image(path: Path) -> bool:
 
 
 def _sniff_gzip(path: Path) -> bool:
-    limits = ImageLimits(max_layer_bytes=_SNIFF_BYTES, ratio_floor_bytes=_SNIFF_BYTES)
-    first: str | None = None
+    # Inflating goes a chunk at a time: the limit stops a long member's data, the loop the rest.
+    cap = _SNIFF_BYTES + 2 * CHUNK
+    limits = ImageLimits(max_layer_bytes=cap, ratio_floor_bytes=cap)
+    blob_like = False
     try:
         with path.open("rb") as handle:
             stream = BlobStream(handle, where=str(path), limits=limits, budget=None)
             tar = TarStream(stream, where=str(path), max_members=_SNIFF_MEMBERS, max_extension_bytes=MIB)
             for header in tar:
-                first = header.name.removeprefix("./") if first is None else first
                 if _is_marker(header.name):
                     return True
+                blob_like = blob_like or _blob_like(header.name)
+                if stream.position > _SNIFF_BYTES:
+                    break
     except DepvetError:
-        pass  # past the bytes looked at, or corrupt: judge by the first member
-    # Docker 25+ and OCI tools store blobs/ first; legacy docker save a <64 hex>/ layer directory.
-    return first is not None and (first.startswith("blobs/") or first == "blobs" or _legacy_layer_dir(first))
+        pass  # past the bytes looked at, or corrupt: judge by the names seen
+    return blob_like
 
 
-def _legacy_layer_dir(name: str) -> bool:
-    head = name.split("/", 1)[0].removesuffix(".json")
-    return len(head) == 64 and all(c in "0123456789abcdef" for c in head)
+def _blob_like(name: str) -> bool:
+    """``blobs/sha256/<hex>`` (OCI, Docker 25+) or legacy docker save's ``<hex>/layer.tar``."""
+    key = member_name(name) or ""
+    if digest_of_name(key) is not None and key.startswith("blobs/"):
+        return True
+    head, _, rest = key.partition("/")
+    return rest == "layer.tar" and len(head) == 64 and all(c in "0123456789abcdef" for c in head)
 
 
 def _is_marker(name: str) -> bool:
@@ -271,6 +281,11 @@ class _Reader:
             self.notes.extend(f"layer {ref.number}: {note}" for note in index.notes)
             self.skipped.extend(Skipped(where, f"layer {ref.number}: {item}") for item in index.dropped)
         self.skipped.extend(Skipped(self.shown, issue) for issue in overlay.issues)
+        unread = [str(layer.number) for layer in layers if not layer.read]
+        if unread:
+            self.notes.append(
+                f"layer {', '.join(unread)} not read: the filesystem shown lacks its files and its deletions"
+            )
         self._keeper_report()
         digests = [layer.digest for layer in layers]
         files: list[VirtualFile] = []

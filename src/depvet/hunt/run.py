@@ -39,6 +39,7 @@ from depvet.model import Severity
 
 Progress = Callable[[str], None]  # told what is being searched, one step at a time
 _TEMP_DIRS = ("tmp", "var/tmp", "dev/shm")
+_TEMP_DEPTH = 1
 # Where persistence is written, under a home and under the system root.
 _HOME_PERSISTENCE = (".config/systemd/user", ".config/autostart", "Library/LaunchAgents")
 _HOME_RC = (".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile", ".zshenv")
@@ -200,11 +201,14 @@ def _image(
     from depvet.errors import DepvetError
     from depvet.hunt.images import hunt_image
 
+    inside = _image_checker(checker)
+
     def checks(files, *, environment, layer_of=None):  # type: ignore[no-untyped-def]
-        return check_tree(files, environment=environment, layer_of=layer_of, checker=_image_checker(checker))
+        return check_tree(files, environment=environment, layer_of=layer_of, checker=inside)
 
     try:
-        result = hunt_image(path, check_tree=checks)
+        # Only the files the checks read are kept from compressed layers.
+        result = hunt_image(path, check_tree=checks, wants=inside.wants)
     except DepvetError as exc:
         on_skip(str(path), str(exc))
         return None, []
@@ -227,8 +231,6 @@ def _host_indicators(
     home, system = request.home, request.system_root
     candidates: list[Path] = [home / name for name in _HOME_RC]
     folders = [home / sub for sub in _HOME_PERSISTENCE] + [system / sub for sub in _SYSTEM_PERSISTENCE]
-    if not request.paths:
-        folders += [system / sub for sub in _TEMP_DIRS]
     for ioc in checker.iocs.iocs:
         if ioc.type is IocType.FILE_PATH:
             target = home / ioc.value[2:] if ioc.value.startswith("~/") else system / ioc.value.lstrip("/")
@@ -237,6 +239,10 @@ def _host_indicators(
     for folder in folders:
         if folder.is_dir():
             candidates += [p for p, _ in _walk(folder, on_skip)]
+    if not request.paths:
+        # Droppers write to the top of a temporary folder; a build tree there holds gigabytes.
+        for temp in (system / sub for sub in _TEMP_DIRS):
+            candidates += _shallow_files(temp, _TEMP_DEPTH, on_skip)
     for path in dict.fromkeys(candidates):
         try:
             stat = path.stat()
@@ -251,8 +257,30 @@ def _host_indicators(
         file = host_file(path, stat)
         if inside is not None:
             file = replace(file, path=inside)
-        findings += checker.check(file, "host", suspect=_under(path, system / "tmp"))
+        findings += checker.check(file, "host")
     return findings
+
+
+def _shallow_files(folder: Path, depth: int, on_skip: Callable[[str, str], None]) -> list[Path]:
+    """Files at most ``depth`` folders below ``folder``: named, not read (the IOC list's names)."""
+    found: list[Path] = []
+    level = [folder]
+    for _ in range(depth + 1):
+        below: list[Path] = []
+        for current in level:
+            try:
+                with os.scandir(current) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False):
+                            below.append(Path(entry.path))
+                        elif entry.is_file(follow_symlinks=False):
+                            found.append(Path(entry.path))
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                on_skip(str(current), exc.strerror or str(exc))
+        level = below
+    return found
 
 
 def _under(path: Path, root: Path) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TextIO
 
 from rich.table import Table
+from rich.text import Text
 
 from depvet.hunt.model import HuntReport
 from depvet.report.styles import SEVERITY_STYLE, report_console
@@ -25,7 +26,7 @@ def render_hunt(report: HuntReport, stream: TextIO, *, color: bool | None = None
             _findings(console, report)
     else:
         console.print(
-            f"[bold red]COMPROMISED[/]: {len(report.findings)} findings ({searched}).", highlight=False
+            Text("COMPROMISED", style="bold red") + Text(f": {len(report.findings)} findings ({searched}).")
         )
         _findings(console, report)
         _timeline(console, report)
@@ -50,7 +51,7 @@ def _findings(console: Console, report: HuntReport) -> None:
     for finding in report.findings:
         where = finding.path + (f" (layer {finding.layer[:19]})" if finding.layer else "")
         table.add_row(
-            f"[{SEVERITY_STYLE[finding.severity]}]{finding.severity.value}[/]",
+            Text(finding.severity.value, style=SEVERITY_STYLE[finding.severity]),
             finding.kind.value,
             where,
             finding.release or "",
@@ -66,7 +67,7 @@ def _timeline(console: Console, report: HuntReport) -> None:
     for column in ("when", "what", "release", "where", "in the window"):
         table.add_column(column, overflow="fold")
     for event in report.timeline:
-        inside = {True: "[bold red]yes[/]", False: "no", None: ""}[event.inside_window]
+        inside = {True: Text("yes", style="bold red"), False: Text("no"), None: Text("")}[event.inside_window]
         table.add_row(
             f"{event.when:%Y-%m-%d %H:%M}", event.what, event.release or "", event.path or "", inside
         )
