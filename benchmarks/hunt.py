@@ -12,8 +12,6 @@ first after dropping the page cache when the machine allows it (cold), then agai
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
 import os
 import shutil
@@ -24,32 +22,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from demo.builders import write_site_packages  # noqa: E402 - after the path set-up above
+
 # The LiteLLM 1.82.8 start-up line, as text: base64 of "import litellm._telemetry".
 PAYLOAD_PTH = "import os, base64; exec(base64.b64decode('aW1wb3J0IGxpdGVsbG0uX3RlbGVtZXRyeQ=='))\n"
 MODULE = '"""Module {i} of {name}."""\n\n\ndef f{i}(x):\n    return x * {i}\n' + "# padding\n" * 40
-
-
-def _record_line(site: Path, relative: str) -> str:
-    data = (site / relative).read_bytes()
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{relative},sha256={digest},{len(data)}"
-
-
-def install(site: Path, name: str, version: str, files: dict[str, str]) -> None:
-    dist_info = f"{name}-{version}.dist-info"
-    files = {
-        **files,
-        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n",
-        f"{dist_info}/INSTALLER": "pip\n",
-    }
-    for relative, text in files.items():
-        path = site / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    lines = [_record_line(site, r) for r in files]
-    (site / dist_info / "RECORD").write_text(
-        "\n".join([*lines, f"{dist_info}/RECORD,,"]) + "\n", encoding="utf-8"
-    )
 
 
 def build_home(home: Path, venvs: int, distributions: int, files: int) -> int:
@@ -57,18 +36,16 @@ def build_home(home: Path, venvs: int, distributions: int, files: int) -> int:
     written = 0
     for v in range(venvs):
         venv = home / "projects" / f"app{v:02d}" / ".venv"
-        venv.mkdir(parents=True)
-        (venv / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.7\n", encoding="utf-8")
-        site = venv / "lib" / "python3.11" / "site-packages"
         for d in range(per_venv):
             name = f"pkg{v:02d}x{d:03d}"
             modules = {f"{name}/mod{i}.py": MODULE.format(i=i, name=name) for i in range(files)}
             modules[f"{name}/__init__.py"] = ""
-            install(site, name, "1.0.0", modules)
+            write_site_packages(
+                venv, name, "1.0.0", {**modules, f"{name}-1.0.0.dist-info/INSTALLER": "pip\n"}
+            )
             written += len(modules) + 3
-    site = home / "projects" / "app00" / ".venv" / "lib" / "python3.11" / "site-packages"
-    install(
-        site,
+    write_site_packages(
+        home / "projects" / "app00" / ".venv",
         "litellm",
         "1.82.8",
         {

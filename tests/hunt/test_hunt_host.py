@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 from datetime import UTC, datetime
@@ -11,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from demo.builders import wheel_bytes
+from demo.builders import wheel_bytes, write_site_packages
 
 from depvet.cli import EXIT_FINDINGS, EXIT_OK
 from tests.conftest import run_cli
@@ -30,37 +28,19 @@ SECRETS = {
 }
 
 
-def _record_line(root: Path, relative: str) -> str:
-    data = (root / relative).read_bytes()
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{relative},sha256={digest},{len(data)}"
-
-
-def _install(site: Path, name: str, version: str, files: dict[str, str], when: float) -> None:
+def _install(venv: Path, name: str, version: str, files: dict[str, str], when: float) -> None:
+    """One distribution as pip installs it (RECORD with real hashes), every file dated ``when``."""
+    write_site_packages(venv, name, version, {**files, f"{name}-{version}.dist-info/INSTALLER": "pip\n"})
+    site = venv / "lib" / "python3.11" / "site-packages"
     dist_info = f"{name}-{version}.dist-info"
-    files = {**files, f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n"}
-    files[f"{dist_info}/INSTALLER"] = "pip\n"
-    for relative, text in files.items():
-        path = site / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        os.utime(path, (when, when))
-    record = site / dist_info / "RECORD"
-    record.write_text(
-        "\n".join([*(_record_line(site, r) for r in files), f"{dist_info}/RECORD,,"]) + "\n", encoding="utf-8"
-    )
-    os.utime(record, (when, when))
+    for relative in [*files, f"{dist_info}/METADATA", f"{dist_info}/INSTALLER", f"{dist_info}/RECORD"]:
+        os.utime(site / relative, (when, when))
 
 
-def _venv(root: Path) -> Path:
-    (root / "pyvenv.cfg").parent.mkdir(parents=True, exist_ok=True)
-    (root / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.7\n", encoding="utf-8")
-    site = root / "lib" / "python3.11" / "site-packages"
-    site.mkdir(parents=True)
+def _venv(root: Path) -> None:
     _install(
-        site, "requests", "2.32.3", {"requests/__init__.py": "__version__ = '2.32.3'\n"}, INSTALLED_AT - 86400
+        root, "requests", "2.32.3", {"requests/__init__.py": "__version__ = '2.32.3'\n"}, INSTALLED_AT - 86400
     )
-    return site
 
 
 def _clean_host(tmp_path: Path) -> tuple[Path, Path]:
@@ -79,9 +59,8 @@ def _compromised_host(tmp_path: Path) -> tuple[Path, Path]:
         path = home / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    site = home / "work" / "app" / ".venv" / "lib" / "python3.11" / "site-packages"
     _install(
-        site,
+        home / "work" / "app" / ".venv",
         "litellm",
         "1.82.8",
         {

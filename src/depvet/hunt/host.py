@@ -76,7 +76,8 @@ def hunt_environment(found: FoundEnvironment, checker: FileChecker, on_skip: Ski
                 except OSError:
                     continue
                 findings += checker.check(file, label, suspect=unowned)
-    environment = Environment(label, found.kind, distributions, compromised=bool(findings))
+    compromised = any(f.severity.rank >= Severity.HIGH.rank for f in findings)
+    environment = Environment(label, found.kind, distributions, compromised=compromised)
     return EnvironmentHunt(environment, tuple(findings), tuple(events))
 
 
