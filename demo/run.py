@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from demo import reconstructions  # noqa: E402 - after the path set-up above
-from demo.builders import write_sdist, write_wheel  # noqa: E402
+from demo.builders import write_sdist, write_site_packages, write_wheel  # noqa: E402
 
 
 def build(out: Path) -> list[Path]:
@@ -28,6 +28,31 @@ def build(out: Path) -> list[Path]:
         write_sdist(out, "ctx", "0.2.6", reconstructions.ctx_style()),
         write_sdist(out, "cloudkit", "2.0.0", reconstructions.benign_sdk()),
     ]
+
+
+def victim_home(home: Path) -> Path:
+    """A home where litellm 1.82.8 was installed into a project venv and its payload left a
+    user unit behind; the credential files hold placeholders, never real secrets."""
+    write_site_packages(
+        home / "work" / "api" / ".venv", "litellm", "1.82.8", reconstructions.litellm_1_82_8()
+    )
+    placeholders = {
+        ".ssh/id_ed25519": (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nDEMO-PLACEHOLDER\n-----END OPENSSH PRIVATE KEY-----\n"
+        ),
+        ".aws/credentials": "[default]\naws_access_key_id = AKIADEMOPLACEHOLDER\naws_secret_access_key = x\n",
+        ".kube/config": "apiVersion: v1\nkind: Config\nusers:\n- name: demo\n  user:\n    token: x\n",
+        "work/api/.env": "OPENAI_API_KEY=demo-placeholder\nDATABASE_URL=postgres://demo:demo@db/api\n",
+        ".config/systemd/user/sysmon.service": (
+            "[Unit]\nDescription=System Telemetry Service\n\n[Service]\n"
+            "ExecStart=/usr/bin/python3 %h/.config/sysmon/sysmon.py\n"
+        ),
+    }
+    for relative, text in placeholders.items():
+        path = home / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return home
 
 
 def main() -> int:
@@ -57,8 +82,15 @@ def main() -> int:
     )
     sys.stdout.flush()
     diffed = subprocess.run([*command, "diff", "-q", str(previous), str(artifacts[0])], check=False)
+    # The day after: a developer's home that installed it. Where is it, and what must be rotated?
+    home = victim_home(HERE / "out" / "victim-home")
+    print("\n$ depvet hunt --home demo/out/victim-home -o demo/out/hunt.html --format html\n", flush=True)
+    hunt = [*command, "hunt", "--home", str(home), "--system-root", str(home / "no-system"), "-q"]
+    hunted = subprocess.run(hunt, check=False)
+    subprocess.run([*hunt, "--format", "html", "-o", str(HERE / "out" / "hunt.html")], check=False)
+    print("\nThe same report for a responder: demo/out/hunt.html (one file, opens offline).")
     print("Try: .venv/bin/depvet scan demo/out/litellm-1.82.8-py3-none-any.whl --format json")
-    worst = max(completed.returncode, checked.returncode, diffed.returncode)
+    worst = max(completed.returncode, checked.returncode, diffed.returncode, hunted.returncode)
     return 0 if worst in (0, 1) else worst
 
 
