@@ -380,6 +380,10 @@ def _hunt(args: argparse.Namespace) -> int:
     from depvet.hunt.run import HuntRequest, hunt, plan_hunt
     from depvet.report.progress import progress_bar
 
+    for path in [*args.paths, *([args.home] if args.home else [])]:
+        if not path.exists():
+            # A hunt that could not look where it was asked must not read as "nothing found".
+            raise InputError(f"{path}: no such file or directory")
     iocs = load_iocs(args.iocs)
     # Another home (a mounted disk, a colleague's account) is searched on its own: this process's
     # interpreter, environment variables and tool settings belong to the current user.

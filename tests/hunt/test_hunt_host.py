@@ -229,3 +229,13 @@ def test_hunt_reads_an_image_given_on_the_command_line(
     code, report = _hunt(capsys, home, system, str(clean_image))
     assert code == EXIT_OK
     assert report["findings"] == []
+
+
+def test_a_path_that_does_not_exist_is_an_error_not_a_clean_hunt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(["hunt", "--home", str(tmp_path), str(tmp_path / "missing")], capsys)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "missing: no such file or directory" in err
