@@ -418,6 +418,13 @@ def _hunt(args: argparse.Namespace) -> int:
             _write(buffer.getvalue(), args.output)
         else:
             render_hunt(report, sys.stdout)
+    named = {str(p) for p in args.paths}
+    unread = [s for s in report.skipped if s.path in named]
+    for item in unread:
+        _error(f"{item.path}: {item.reason}")
+    if unread:
+        # A named image or folder that could not be read is not a clean result.
+        return EXIT_ERROR
     return EXIT_FINDINGS if report.compromised else EXIT_OK
 
 

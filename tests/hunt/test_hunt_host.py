@@ -239,3 +239,18 @@ def test_a_path_that_does_not_exist_is_an_error_not_a_clean_hunt(
     assert out == ""
     assert err.count("\n") == 1
     assert "missing: no such file or directory" in err
+
+
+def test_a_named_file_that_is_no_image_or_a_broken_image_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    code, _, err = run_cli(["hunt", "--home", str(tmp_path), str(notes), "-q"], capsys)
+    assert code == 2
+    assert "not a directory, an environment or a container image" in err
+    broken = tmp_path / "image.tar"
+    broken.write_bytes(b"manifest.json".ljust(512, b"\0") + b"\0" * 100)  # a tar header, cut short
+    code, _, err = run_cli(["hunt", "--home", str(tmp_path), str(broken), "-q"], capsys)
+    assert code == 2
+    assert str(broken) in err
