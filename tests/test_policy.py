@@ -271,3 +271,29 @@ def _req(text: str):  # type: ignore[no-untyped-def]
     from packaging.requirements import Requirement
 
     return Requirement(text)
+
+
+def test_judge_asks_the_advisories_again_after_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy that runs for days sees a release recorded as malicious after it started."""
+    from depvet.guard import judge as judge_module
+
+    now = [NOW]
+    recorded: list[str] = []
+
+    def match(releases, store, *, vulnerabilities):  # type: ignore[no-untyped-def]
+        from depvet.advisories.match import AdvisoryMatch
+        from depvet.advisories.osv import Advisory, AdvisoryKind
+
+        if not recorded:
+            return {}
+        advisory = Advisory("MAL-2026-9999", AdvisoryKind.MALICIOUS, "", None, None, (), "", "", None, ())
+        return {key: [AdvisoryMatch(advisory, (), AdvisoryKind.MALICIOUS)] for key in releases}
+
+    monkeypatch.setattr(judge_module, "match_releases", match)
+    judge = Judge(Policy(), None, clock=lambda: now[0])
+    old = NOW - timedelta(days=30)
+    assert judge.release("quietpkg", "2.0", old).allowed
+    recorded.append("MAL-2026-9999")  # `depvet db update` imports a new record
+    assert judge.release("quietpkg", "2.0", old).allowed  # still the answer it remembers
+    now[0] = NOW + judge_module.KNOWN_BAD_TTL + timedelta(seconds=1)
+    assert not judge.release("quietpkg", "2.0", old).allowed

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from depvet.advisories.match import match_releases
 from depvet.advisories.osv import AdvisoryKind
@@ -19,6 +19,7 @@ from depvet.model import ScanResult
 from depvet.policy import Decision, Policy
 
 Clock = Callable[[], datetime]
+KNOWN_BAD_TTL = timedelta(minutes=10)
 
 
 def utc_now() -> datetime:
@@ -42,13 +43,17 @@ class Judge:
         self.policy = policy
         self.store = store
         self.clock = clock
-        self._known: dict[tuple[str, str], KnownBad] = {}
+        self._known: dict[tuple[str, str], tuple[KnownBad, datetime]] = {}
         self._lock = threading.Lock()
 
     def known_bad(self, name: str, version: str) -> KnownBad:
+        """The advisories naming a release, asked again after ``KNOWN_BAD_TTL``: a long-running
+        proxy sees what ``depvet db update`` added without a restart."""
         key = (name, version)
+        now = self.clock()
         with self._lock:
-            found = self._known.get(key)
+            cached = self._known.get(key)
+            found = cached[0] if cached is not None and now - cached[1] < KNOWN_BAD_TTL else None
             if found is None:
                 matches = match_releases(
                     [key], self.store, vulnerabilities=self.policy.block_known_vulnerable
@@ -57,7 +62,7 @@ class Judge:
                     tuple(m.advisory.id for m in matches if m.kind is AdvisoryKind.MALICIOUS),
                     tuple(m.advisory.id for m in matches if m.kind is AdvisoryKind.VULNERABILITY),
                 )
-                self._known[key] = found
+                self._known[key] = (found, now)
         return found
 
     def release(self, name: str, version: str, upload_time: datetime | None) -> Decision:
