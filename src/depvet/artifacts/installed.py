@@ -96,7 +96,7 @@ def read_distribution(site: Path, dist_info: str, reader: ArchiveReader) -> Iter
         rel = row.path.replace("\\", "/")
         target = Path(os.path.normpath(site / rel))
         listed.add(os.path.normpath(rel))
-        if not _within(target, env_root):
+        if not target.is_relative_to(env_root):
             issues.append(
                 ReadIssue(IssueKind.PATH_TRAVERSAL, rel, "RECORD lists a path outside the environment")
             )
@@ -195,11 +195,3 @@ def _read(path: Path, rel: str, reader: ArchiveReader) -> Iterator[FileEntry]:
     data = read_file_bytes(path, rel, reader)
     if data is not None:
         yield from reader.emit_file(rel, data, 0)
-
-
-def _within(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-    except ValueError:
-        return False
-    return True

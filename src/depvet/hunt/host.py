@@ -8,7 +8,6 @@ after the distribution was installed is hashed and compared with its ``RECORD`` 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from depvet.hunt.filechecks import FileChecker
 from depvet.hunt.model import Environment, Finding, FindingKind, TimelineEvent
 from depvet.hunt.vfs import MAX_READ, VirtualFile
 from depvet.model import Severity
+from depvet.scanning import file_sha256
 
 # pip writes RECORD last; files it installed are older than RECORD by seconds. Byte-compiling
 # and tools that touch files (a wheel's data scripts) need a little more slack.
@@ -129,7 +129,7 @@ def _compare(
     resized = size is not None and stat.st_size != size
     if not (changed or resized):
         return
-    actual = _sha256(path)
+    actual = file_sha256(str(path))
     shown = str(path)
     if actual is not None and actual != digest:
         yield Finding(
@@ -151,14 +151,3 @@ def _compare(
             f"installed {datetime.fromtimestamp(installed, UTC):%Y-%m-%d %H:%M} UTC",
             environment=label,
         )
-
-
-def _sha256(path: Path) -> str | None:
-    hasher = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                hasher.update(block)
-    except OSError:
-        return None
-    return hasher.hexdigest()

@@ -252,7 +252,9 @@ def _host_indicators(
             continue
         # IOC paths such as /tmp/ultralytics_runner are paths of the system searched.
         inside = (
-            "/" + str(path.relative_to(system)) if _under(path, system) and not _under(path, home) else None
+            "/" + str(path.relative_to(system))
+            if path.is_relative_to(system) and not path.is_relative_to(home)
+            else None
         )
         file = host_file(path, stat)
         if inside is not None:
@@ -281,14 +283,6 @@ def _shallow_files(folder: Path, depth: int, on_skip: Callable[[str, str], None]
                 on_skip(str(current), exc.strerror or str(exc))
         level = below
     return found
-
-
-def _under(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-    except ValueError:
-        return False
-    return True
 
 
 def _exposure(
