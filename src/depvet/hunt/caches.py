@@ -10,7 +10,6 @@ Only archives' names and metadata are read; nothing is extracted or run.
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from depvet.artifacts.simpleindex import release_of
-from depvet.hunt.discover import FoundCache, Skip
+from depvet.hunt.discover import FoundCache, Skip, files_under
 from depvet.hunt.filechecks import FileChecker
 from depvet.hunt.model import Cache, CacheKind, Finding, FindingKind, TimelineEvent
 from depvet.metadata import name_and_version
@@ -65,7 +64,8 @@ def hunt_cache(found: FoundCache, checker: FileChecker, on_skip: Skip) -> CacheH
 
 
 def _releases(found: FoundCache, on_skip: Skip) -> Iterator[tuple[Path, str, str, datetime]]:
-    for path, stat in _walk(found.root, on_skip):
+    # uv's unpacked archives are read below by their dist-info names, not file by file.
+    for path, stat in files_under(found.root, on_skip, enter=lambda name: not name.startswith("archive-v")):
         when = datetime.fromtimestamp(stat.st_mtime, UTC)
         name = path.name
         if name.endswith((".whl", ".tar.gz", ".zip", ".tar.bz2")):
@@ -110,22 +110,3 @@ def _zip_release(path: Path) -> tuple[str, str] | None:
         return None
     name, version = name_and_version(head)
     return (name, version) if name and version else None
-
-
-def _walk(root: Path, on_skip: Skip) -> Iterator[tuple[Path, os.stat_result]]:
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        # uv's unpacked archives are read by their dist-info names, not file by file.
-                        if not entry.name.startswith("archive-v"):
-                            stack.append(Path(entry.path))
-                    elif entry.is_file(follow_symlinks=False):
-                        yield Path(entry.path), entry.stat(follow_symlinks=False)
-        except PermissionError:
-            on_skip(str(folder), "permission denied")
-        except OSError as exc:
-            on_skip(str(folder), exc.strerror or str(exc))

@@ -125,6 +125,31 @@ def _walk_for_venvs(root: Path, on_skip: Skip, known: set[Path]) -> Iterator[Pat
             stack.append((child, depth + 1))
 
 
+def files_under(
+    root: Path, on_skip: Skip, *, max_depth: int | None = None, enter: Callable[[str], bool] = lambda _: True
+) -> Iterator[tuple[Path, os.stat_result]]:
+    """Regular files below ``root`` and their stat, links not followed; folders deeper than
+    ``max_depth`` or whose name ``enter`` refuses are not entered. A folder that cannot be read
+    goes to ``on_skip``; one that is gone is passed over."""
+    stack = [(root, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        if (max_depth is None or depth < max_depth) and enter(entry.name):
+                            stack.append((Path(entry.path), depth + 1))
+                    elif entry.is_file(follow_symlinks=False):
+                        yield Path(entry.path), entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            on_skip(str(folder), "permission denied")
+        except OSError as exc:
+            on_skip(str(folder), exc.strerror or str(exc))
+
+
 def default_caches(home: Path, env: Mapping[str, str]) -> list[FoundCache]:
     candidates = [
         (Path(env["PIP_CACHE_DIR"]) if env.get("PIP_CACHE_DIR") else home / ".cache" / "pip", CacheKind.PIP),

@@ -16,6 +16,7 @@ from depvet.hunt.discover import (
     FoundEnvironment,
     default_caches,
     default_environments,
+    files_under,
     project_venvs,
     site_packages_of,
 )
@@ -226,8 +227,6 @@ def _host_indicators(
     request: HuntRequest, roots: Sequence[Path], checker: FileChecker, on_skip: Callable[[str, str], None]
 ) -> list[Finding]:
     """Persistence entries and files the IOC list names, in their usual places."""
-    from depvet.hunt.caches import _walk
-
     home, system = request.home, request.system_root
     candidates: list[Path] = [home / name for name in _HOME_RC]
     folders = [home / sub for sub in _HOME_PERSISTENCE] + [system / sub for sub in _SYSTEM_PERSISTENCE]
@@ -238,11 +237,11 @@ def _host_indicators(
     findings: list[Finding] = []
     for folder in folders:
         if folder.is_dir():
-            candidates += [p for p, _ in _walk(folder, on_skip)]
+            candidates += [p for p, _ in files_under(folder, on_skip)]
     if not request.paths:
         # Droppers write to the top of a temporary folder; a build tree there holds gigabytes.
         for temp in (system / sub for sub in _TEMP_DIRS):
-            candidates += _shallow_files(temp, _TEMP_DEPTH, on_skip)
+            candidates += [p for p, _ in files_under(temp, on_skip, max_depth=_TEMP_DEPTH)]
     for path in dict.fromkeys(candidates):
         try:
             stat = path.stat()
@@ -261,28 +260,6 @@ def _host_indicators(
             file = replace(file, path=inside)
         findings += checker.check(file, "host")
     return findings
-
-
-def _shallow_files(folder: Path, depth: int, on_skip: Callable[[str, str], None]) -> list[Path]:
-    """Files at most ``depth`` folders below ``folder``: named, not read (the IOC list's names)."""
-    found: list[Path] = []
-    level = [folder]
-    for _ in range(depth + 1):
-        below: list[Path] = []
-        for current in level:
-            try:
-                with os.scandir(current) as entries:
-                    for entry in entries:
-                        if entry.is_dir(follow_symlinks=False):
-                            below.append(Path(entry.path))
-                        elif entry.is_file(follow_symlinks=False):
-                            found.append(Path(entry.path))
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                on_skip(str(current), exc.strerror or str(exc))
-        level = below
-    return found
 
 
 def _exposure(
