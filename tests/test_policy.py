@@ -289,7 +289,7 @@ def test_judge_asks_the_advisories_again_after_a_while(monkeypatch: pytest.Monke
         advisory = Advisory("MAL-2026-9999", AdvisoryKind.MALICIOUS, "", None, None, (), "", "", None, ())
         return {key: [AdvisoryMatch(advisory, (), AdvisoryKind.MALICIOUS)] for key in releases}
 
-    monkeypatch.setattr(judge_module, "match_releases", match)
+    monkeypatch.setattr("depvet.advisories.match.match_releases", match)
     judge = Judge(Policy(), None, clock=lambda: now[0])
     old = NOW - timedelta(days=30)
     assert judge.release("quietpkg", "2.0", old).allowed

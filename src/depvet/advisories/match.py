@@ -7,8 +7,10 @@ and the others are listed as aliases.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from packaging.utils import canonicalize_name
 
@@ -85,3 +87,44 @@ def _grouped(advisories: list[Advisory]) -> list[AdvisoryMatch]:
 def _rank(advisory: Advisory) -> tuple[int, str]:
     prefix = next((i for i, p in enumerate(_PREFERENCE) if advisory.id.startswith(p)), len(_PREFERENCE))
     return prefix, advisory.id
+
+
+@dataclass(frozen=True, slots=True)
+class KnownBad:
+    """The ids of the advisories naming one release."""
+
+    malicious: tuple[str, ...]
+    vulnerable: tuple[str, ...]
+
+
+class KnownBadLookup:
+    """One release at a time, remembered: the guard, the proxy and hunt ask again and again.
+
+    Thread-safe. With ``ttl``, an answer older than that is asked again, so a long-running
+    process sees what ``depvet db update`` added.
+    """
+
+    def __init__(
+        self, store: AdvisoryStore | None, *, vulnerabilities: bool, ttl: timedelta | None = None
+    ) -> None:
+        self.store = store
+        self.vulnerabilities = vulnerabilities
+        self.ttl = ttl
+        self._known: dict[Release, tuple[KnownBad, datetime | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, version: str, now: datetime | None = None) -> KnownBad:
+        key = (name, version)
+        with self._lock:
+            cached = self._known.get(key)
+            if cached is not None and (
+                self.ttl is None or now is None or cached[1] is None or now - cached[1] < self.ttl
+            ):
+                return cached[0]
+            matches = match_releases([key], self.store, vulnerabilities=self.vulnerabilities).get(key, [])
+            found = KnownBad(
+                tuple(m.advisory.id for m in matches if m.kind is AdvisoryKind.MALICIOUS),
+                tuple(m.advisory.id for m in matches if m.kind is AdvisoryKind.VULNERABILITY),
+            )
+            self._known[key] = (found, now)
+            return found

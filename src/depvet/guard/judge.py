@@ -7,13 +7,10 @@ answers come with the policy's exemptions applied.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from depvet.advisories.match import match_releases
-from depvet.advisories.osv import AdvisoryKind
+from depvet.advisories.match import KnownBad, KnownBadLookup
 from depvet.advisories.store import AdvisoryStore
 from depvet.model import ScanResult
 from depvet.policy import Decision, Policy
@@ -24,12 +21,6 @@ KNOWN_BAD_TTL = timedelta(minutes=10)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class KnownBad:
-    malicious: tuple[str, ...]  # advisory ids
-    vulnerable: tuple[str, ...]
 
 
 class Judge:
@@ -43,27 +34,12 @@ class Judge:
         self.policy = policy
         self.store = store
         self.clock = clock
-        self._known: dict[tuple[str, str], tuple[KnownBad, datetime]] = {}
-        self._lock = threading.Lock()
+        # Asked again after a while: a long-running proxy sees what `depvet db update` added
+        # without a restart.
+        self._known = KnownBadLookup(store, vulnerabilities=policy.block_known_vulnerable, ttl=KNOWN_BAD_TTL)
 
     def known_bad(self, name: str, version: str) -> KnownBad:
-        """The advisories naming a release, asked again after ``KNOWN_BAD_TTL``: a long-running
-        proxy sees what ``depvet db update`` added without a restart."""
-        key = (name, version)
-        now = self.clock()
-        with self._lock:
-            cached = self._known.get(key)
-            found = cached[0] if cached is not None and now - cached[1] < KNOWN_BAD_TTL else None
-            if found is None:
-                matches = match_releases(
-                    [key], self.store, vulnerabilities=self.policy.block_known_vulnerable
-                ).get(key, [])
-                found = KnownBad(
-                    tuple(m.advisory.id for m in matches if m.kind is AdvisoryKind.MALICIOUS),
-                    tuple(m.advisory.id for m in matches if m.kind is AdvisoryKind.VULNERABILITY),
-                )
-                self._known[key] = (found, now)
-        return found
+        return self._known.get(name, version, self.clock())
 
     def release(self, name: str, version: str, upload_time: datetime | None) -> Decision:
         """Before any download: the deny list, known-bad records and the cooldown."""

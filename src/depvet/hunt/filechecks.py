@@ -10,10 +10,10 @@ no RECORD lists): reading every installed file would cost minutes on a big host.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from depvet.advisories.match import KnownBadLookup
 from depvet.advisories.store import AdvisoryStore
 from depvet.analysis.engine import Ruleset
 from depvet.analysis.files import decode_text
@@ -52,8 +52,7 @@ class FileChecker:
     homes: Sequence[str] = ()
 
     def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-        self._known: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._known = KnownBadLookup(self.store, vulnerabilities=False)
         self._ruleset: Ruleset | None = None
 
     @property
@@ -133,15 +132,7 @@ class FileChecker:
 
     def known_bad(self, name: str, version: str) -> tuple[str, ...]:
         """Ids of the malicious-release advisories naming this release (curated and OSV)."""
-        from depvet.advisories.match import match_releases
-        from depvet.advisories.osv import AdvisoryKind
-
-        key = (name, version)
-        with self._lock:
-            if key not in self._known:
-                matches = match_releases([key], self.store, vulnerabilities=False).get(key, [])
-                self._known[key] = tuple(m.advisory.id for m in matches if m.kind is AdvisoryKind.MALICIOUS)
-            return self._known[key]
+        return self._known.get(name, version).malicious
 
     def _content_iocs(self, file: VirtualFile, data: bytes, text: str, environment: str) -> list[Finding]:
         found = []
