@@ -17,7 +17,7 @@ from depvet.advisories.match import KnownBadLookup
 from depvet.advisories.store import AdvisoryStore
 from depvet.analysis.engine import Ruleset
 from depvet.analysis.files import decode_text
-from depvet.hunt.iocs import IocList, load_iocs
+from depvet.hunt.iocs import Ioc, IocList, load_iocs
 from depvet.hunt.model import Finding, FindingKind
 from depvet.hunt.vfs import VirtualFile
 from depvet.metadata import name_and_version
@@ -65,20 +65,14 @@ class FileChecker:
 
     def wants(self, path: str) -> bool:
         """Whether ``check`` reads this file at all (callers skip the rest without opening it)."""
-        name = path.rsplit("/", 1)[-1]
-        return (
-            (name == "METADATA" and ".dist-info/" in path)
-            or (name.endswith(".pth") and any(d in path for d in _SITE_DIRS))
-            or _PERSISTENCE.search(path) is not None
-            or self.iocs.by_name(name) is not None
-            or self.iocs.by_path(path, self.homes) is not None
-        )
+        return any(_roles(path)) or self._named(path) is not None
+
+    def _named(self, path: str) -> Ioc | None:
+        return self.iocs.by_name(path.rsplit("/", 1)[-1]) or self.iocs.by_path(path, self.homes)
 
     def check(self, file: VirtualFile, environment: str, *, suspect: bool = False) -> list[Finding]:
-        path = file.path
-        name = path.rsplit("/", 1)[-1]
         found: list[Finding] = []
-        ioc = self.iocs.by_name(name) or self.iocs.by_path(path, self.homes)
+        ioc = self._named(file.path)
         if ioc is not None:
             found.append(
                 Finding(
@@ -90,9 +84,7 @@ class FileChecker:
                     environment=environment,
                 )
             )
-        is_metadata = name == "METADATA" and ".dist-info/" in path
-        is_pth = name.endswith(".pth") and any(d in path for d in _SITE_DIRS)
-        persistence = _PERSISTENCE.search(path) is not None
+        is_metadata, is_pth, persistence = _roles(file.path)
         if not (is_metadata or is_pth or persistence or ioc or suspect):
             return found
         try:
@@ -162,6 +154,16 @@ class FileChecker:
         return found
 
 
+def _roles(path: str) -> tuple[bool, bool, bool]:
+    """Whether a path is distribution metadata, a site-packages ``.pth``, a persistence entry."""
+    name = path.rsplit("/", 1)[-1]
+    return (
+        name == "METADATA" and ".dist-info/" in path,
+        name.endswith(".pth") and any(d in path for d in _SITE_DIRS),
+        _PERSISTENCE.search(path) is not None,
+    )
+
+
 def _startup_findings(file: VirtualFile, data: bytes, environment: str, ruleset: Ruleset) -> list[Finding]:
     """The scanner's own ``.pth`` rules on this file: code that runs at start-up, or an import.
 
@@ -227,8 +229,8 @@ def check_tree(
 
     files = list(files)
     if checker is None:
-        homes = sorted({_home_of(f.path) for f in files} - {None})  # type: ignore[type-var]
-        checker = FileChecker(load_iocs(), None, tuple(h for h in homes if h))
+        homes = sorted({home for f in files if (home := _home_of(f.path))})
+        checker = FileChecker(load_iocs(), None, tuple(homes))
     found: list[Finding] = []
     for file in files:
         if not checker.wants(file.path):
