@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import signal
 import tarfile
 import time
 import zipfile
@@ -223,9 +224,11 @@ def test_a_runaway_analysis_is_stopped_and_reported(
     monkeypatch.setattr(engine, "FILE_SECONDS", 0.2)
     stuck = Ruleset([*ruleset.detectors, _Runaway()])
     wheel = write_wheel(tmp_path, "pkg", "1.0", {"pkg/__init__.py": "import os\nos.system(cmd)\n"})
+    handler = signal.getsignal(signal.SIGALRM)
     started = time.monotonic()
     result = scan_path(wheel, stuck)
     assert time.monotonic() - started < 5
+    assert signal.getsignal(signal.SIGALRM) is handler  # the scan's own handler is gone again
     assert result.verdict is not Verdict.CLEAN
     incomplete = [f for f in result.findings if f.rule_id == "DV001"]
     assert incomplete

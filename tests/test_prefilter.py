@@ -61,7 +61,7 @@ def test_strong_tokens_are_told_apart_from_weak_ones(prefilter: Prefilter) -> No
     assert not prefilter.screen("import subprocess\nsubprocess.run(['id'])\n").strong
 
 
-_ALPHABET = "abcdeimoprstuxz_.()[]'\" \n64"
+_ALPHABET = "abcdeimoprstuxz_.()[]'\" \n64é€\U0001d518"
 
 
 @settings(max_examples=200, deadline=None)

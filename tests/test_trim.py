@@ -133,3 +133,38 @@ def test_a_trimmed_scan_finds_what_a_whole_scan_finds(
         (f.rule_id, f.line, f.context) for f in whole.findings
     ]
     assert any(f.context is RunContext.IMPORT for f in trimmed.findings)
+
+
+
+def _queries(payload: str) -> str:
+    return (
+        "import sys\nimport builtins as runtime\n\n\n"
+        + "".join(
+            f"def execute_query_{i}(retrieval):\n    plan = retrieval.compile_plan()\n"
+            f"    executor = plan.executor\n    return executor.execute()\n\n\n"
+            for i in range(200)
+        )
+        + f"def boot(code):\n    {payload}\n    return None\n\n\nboot(sys.argv[-1])\n"
+    )
+
+
+@pytest.mark.parametrize("payload", ["exec(code)", "runtime.exec(code)"])
+def test_exec_inside_a_longer_name_leaves_a_definition_cold(
+    scan_files: ScanFiles, monkeypatch: pytest.MonkeyPatch, payload: str
+) -> None:
+    stubbed: set[str] = set()
+
+    def spy(text: str, hot: frozenset[int], starts: list[int] | None) -> Trimmed | None:
+        trimmed = trim_cold_definitions(text, hot, starts)
+        stubbed.update(name for name, _ in (trimmed.stubs.values() if trimmed else ()))
+        return trimmed
+
+    monkeypatch.setattr(engine, "trim_cold_definitions", spy)
+    source = _queries(payload)
+    result = scan_files({"queries/__init__.py": "", "queries/run.py": source}, artifact="wheel")
+    # "execute", "retrieval" and "compile_plan" run nothing: those functions are stubs ...
+    assert {f"execute_query_{i}" for i in range(200)} <= stubbed
+    # ... while exec, by its name or through an alias of builtins, is walked and reported.
+    assert "boot" not in stubbed
+    line = source.splitlines().index(f"    {payload}") + 1
+    assert [(f.rule_id, f.line, f.context) for f in result.findings] == [("DV202", line, RunContext.IMPORT)]

@@ -126,21 +126,37 @@ def _raise_time_up(signum: int, frame: object) -> None:
 
 
 @contextlib.contextmanager
-def _time_cap(seconds: float) -> Iterator[None]:
-    """Interrupt a runaway analysis of one file wherever it is, not only where it checks.
+def _alarm_handler() -> Iterator[bool]:
+    """While active, SIGALRM raises ``_TimeUp``; False where signals cannot be used.
 
+    Installed once around a whole artifact, so each file's cap costs one timer, not four calls.
     Signals reach only the main thread; elsewhere the cooperative deadline checks remain.
     """
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
+        yield False
+        return
+    if signal.getsignal(signal.SIGALRM) is _raise_time_up:
+        yield True
         return
     previous = signal.signal(signal.SIGALRM, _raise_time_up)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        yield True
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _time_cap(seconds: float) -> Iterator[None]:
+    """Interrupt a runaway analysis of one file wherever it is, not only where it checks."""
+    with _alarm_handler() as usable:
+        if not usable:
+            yield
+            return
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _parse(
@@ -450,8 +466,9 @@ def analyse_entries(
     scan = ArtifactScan(ruleset, index, focus=focus)
     if names:
         scan.packages = package_dirs(list(names))
-    for entry in entries:
-        scan.scan_file(entry)
+    with _alarm_handler():
+        for entry in entries:
+            scan.scan_file(entry)
     return scan
 
 
