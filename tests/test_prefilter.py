@@ -27,6 +27,9 @@ def prefilter() -> Prefilter:
         "KEY = '~/.aws/credentials'\n",  # a context token at module level
         "import requests\n\ndef f():\n    requests.post(u, data=open('~/.aws/credentials'))\n",  # weak + context
         "def f():\n    return 'https://webhook.site/x'\n",  # a detector's own token
+        "from builtins import exec as run\n\ndef f(c):\n    run(c)\n",  # exec through builtins
+        "import builtins as b\n\ndef f(c):\n    b.exec(c)\n",
+        "import builtins\n\ndef f(c):\n    getattr(builtins, 'exec')(c)\n",
     ],
 )
 def test_files_worth_parsing(prefilter: Prefilter, text: str) -> None:
@@ -45,10 +48,17 @@ def test_files_worth_parsing(prefilter: Prefilter, text: str) -> None:
         "def f(s: socket.socket) -> None:\n    pass\n",  # nor an annotation
         "Factory = Callable[[Info], socket.socket]\n",
         '"""\nAsync client wrapping botocore with aiohttp/httpx.\n"""\n',  # docstring prose
+        # A lexer's word lists and re.compile next to a mention of builtins run nothing.
+        "builtins = ('abs', 'all')\nkeywords = ('exec', 'eval')\npattern = re.compile('x')\n",
     ],
 )
 def test_files_not_worth_parsing(prefilter: Prefilter, text: str) -> None:
     assert not prefilter.screen(text).wants
+
+
+def test_exec_inside_a_longer_name_is_no_hot_line(prefilter: Prefilter) -> None:
+    text = "executor = pool()\nx = retrieval(q)\n_compile_and_eval(s)\nexec(code)\nf = eval\nm.exec(c)\n"
+    assert prefilter.screen(text).hot_lines() == frozenset({4, 5, 6})
 
 
 def test_hot_lines_are_the_lines_with_tokens(prefilter: Prefilter) -> None:

@@ -148,7 +148,7 @@ def _queries(payload: str) -> str:
     )
 
 
-@pytest.mark.parametrize("payload", ["exec(code)", "runtime.exec(code)"])
+@pytest.mark.parametrize("payload", ["exec(code)", "runtime.exec(code)", 'getattr(runtime, "exec")(code)'])
 def test_exec_inside_a_longer_name_leaves_a_definition_cold(
     scan_files: ScanFiles, monkeypatch: pytest.MonkeyPatch, payload: str
 ) -> None:

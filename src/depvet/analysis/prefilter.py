@@ -96,6 +96,7 @@ WEAK_GROUPS: dict[str, tuple[str, ...]] = {
 _DYNAMIC_GATES = ("exec", "eval", "compile")
 _GATED = frozenset({*_DYNAMIC_GATES, "compile("})
 _OPEN_PAREN = re.compile(r"\s*\(")
+_BUILTINS_ALIAS = re.compile(r"\bimport[ \t]+builtins[ \t]+as[ \t]+(\w+)|(\w+)[ \t]*=[ \t]*builtins\b")
 _CALL_AFTER = re.compile(r"[\w.]*\s*\(")
 _DEFINITIONS = ("def ", "async def ", "class ")
 # How near tokens must be to count together. In a generated API module of 5 MB a docstring's
@@ -176,14 +177,10 @@ class Screen:
         self.wants = self.strong or self._wants_weak(prefilter, present)
 
     def _wants_weak(self, prefilter: Prefilter, present: set[str]) -> bool:
-        text = self.text
+        text, hits = self.text, self.hits
         if not present.isdisjoint(_DYNAMIC_GATES) and (
-            # exec reached through the module: ``import builtins as b; b.exec(x)``,
-            # ``from builtins import exec as run``, ``getattr(builtins, "exec")``.
-            "builtins" in text
-            or any(
-                token in _DYNAMIC_GATES and _dynamic_call_at(text, start, token) for start, token in self.hits
-            )
+            any(token in _DYNAMIC_GATES and _dynamic_call_at(text, start, token) for start, token in hits)
+            or _through_builtins(text, hits)
         ):
             return True
         group_of = prefilter._group_of
@@ -341,6 +338,23 @@ def _dynamic_call_at(text: str, start: int, token: str) -> bool:
     if before.isalnum() or before in "_.":
         return False
     return _OPEN_PAREN.match(text, start + len(token)) is not None
+
+
+def _through_builtins(text: str, hits: list[tuple[int, str]]) -> bool:
+    """exec reached through the module: ``from builtins import exec as run``, or on the line of an
+    ``exec`` token the module by its name or an alias (``import builtins as b`` then ``b.exec(x)``,
+    ``getattr(b, "exec")``)."""
+    if "builtins" not in text:
+        return False
+    aliases = {"builtins", *(a or b for a, b in _BUILTINS_ALIAS.findall(text))}
+    named = re.compile(r"\b(?:" + "|".join(sorted(aliases)) + r")\b")
+    for start, token in hits:
+        if token in _DYNAMIC_GATES:
+            line_start = text.rfind("\n", 0, start) + 1
+            line_end = text.find("\n", start)
+            if named.search(text, line_start, len(text) if line_end == -1 else line_end):
+                return True
+    return False
 
 
 def _inside_a_word(text: str, start: int, token: str) -> bool:
