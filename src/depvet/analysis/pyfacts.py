@@ -75,6 +75,9 @@ class Scope:
     context: RunContext = RunContext.CALLED
     assigns: list[tuple[tuple[str, ...], ast.expr]] = field(default_factory=list)
     local_calls: set[str] = field(default_factory=set)
+    # First and last line of a body that was not walked: its calls are read from the text only
+    # if run context ever reaches it (most cold functions of an import-time module it never does).
+    cold_lines: tuple[int, int] | None = None
     returns: list[ast.expr] = field(default_factory=list)
     params: tuple[str, ...] = ()
     node: ast.AST | None = None
@@ -249,7 +252,7 @@ class _Walker:
         base: RunContext,
         setup_script: bool,
         hot_lines: frozenset[int] | None,
-        source_lines: list[str] | None,
+        source: str | None,
         extents: dict[int, int],
     ) -> None:
         self.tree = tree
@@ -257,7 +260,8 @@ class _Walker:
         self.base = base
         self.setup_script = setup_script
         self.hot_lines = hot_lines
-        self.source_lines = source_lines
+        self.source = source
+        self._source_lines: list[str] | None = None
         self.module = Scope(ScopeKind.MODULE, "<module>", 1, None, node=tree)
         self.scopes: list[Scope] = [self.module]
         self.calls: list[CallSite] = []
@@ -398,17 +402,24 @@ class _Walker:
         self.functions.setdefault(node.name, []).append(scope)
         self.scope_of_node[id(node)] = scope
         if self._cold(node):
-            self._cold_calls(node, scope)
+            self._remember_cold_body(node, scope)
             return
         self._note_docstring(node)
         self._walk_body(node.body, scope)
 
-    def _cold_calls(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> None:
+    def _remember_cold_body(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> None:
         # The body is not walked, but calls it makes still carry run context onwards.
-        if self.source_lines is None:
-            return
-        end = self.extents.get(node.lineno) or node.end_lineno or node.lineno
-        text = "\n".join(self.source_lines[node.lineno - 1 : end])
+        if self.source is not None:
+            scope.cold_lines = (node.lineno, self.extents.get(node.lineno) or node.end_lineno or node.lineno)
+
+    def _read_cold_calls(self, scope: Scope) -> None:
+        assert self.source is not None
+        assert scope.cold_lines is not None
+        if self._source_lines is None:
+            self._source_lines = self.source.split("\n")
+        first, last = scope.cold_lines
+        scope.cold_lines = None
+        text = "\n".join(self._source_lines[first - 1 : last])
         for name in _BARE_CALL.findall(text):
             scope.local_calls.update(_candidates(scope, name))
         owner = _enclosing_class(scope)
@@ -534,6 +545,8 @@ class _Walker:
             seen.add(id(scope))
             if scope.kind is not ScopeKind.MAIN_BLOCK:
                 scope.context = context
+            if scope.cold_lines is not None:
+                self._read_cold_calls(scope)
             for child in children.get(id(scope), ()):
                 # Nested class bodies run with their parent; methods of a setup.py command
                 # class run when pip runs the command.
@@ -641,8 +654,8 @@ def extract_facts(
     ``extents`` maps the line of each stub that stands for a cold definition (see ``trim``) to
     the last line of the original, whose calls ``source`` still holds.
     """
-    lines = source.split("\n") if source is not None and hot_lines is not None else None
-    return _Walker(tree, base, setup_script, hot_lines, lines, extents or {}).run()
+    source = source if hot_lines is not None else None
+    return _Walker(tree, base, setup_script, hot_lines, source, extents or {}).run()
 
 
 def resolver(facts: ModuleFacts) -> Callable[[ast.expr], str | None]:
