@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import signal
 import tarfile
 import time
@@ -14,6 +15,7 @@ from demo.builders import sdist_bytes, wheel_bytes, write_sdist, write_wheel
 
 from depvet.analysis.detector import Detector, PyContext
 from depvet.analysis.engine import Ruleset, scan_artifact
+from depvet.artifacts.limits import Limits
 from depvet.artifacts.targets import expand_target
 from depvet.cli import main
 from depvet.model import ScanResult, Verdict
@@ -68,6 +70,17 @@ def test_gzip_bomb_sdist_is_an_error(tmp_path: Path, ruleset: Ruleset) -> None:
     result = scan_path(path, ruleset)
     assert result.verdict is Verdict.ERROR
     assert "decompression bomb" in (result.error or "")
+
+
+def test_an_sdist_past_the_total_budget_is_an_error_at_the_budget(tmp_path: Path, ruleset: Ruleset) -> None:
+    # Incompressible bytes: the ratio says nothing, the total budget stops it.
+    path = tmp_path / "big-1.0.tar.gz"
+    path.write_bytes(sdist_bytes("big", "1.0", {"big/blob.bin": os.urandom(3 * 1024 * 1024)}))
+    (ref,) = expand_target(str(path))
+    result = scan_artifact(ref, ruleset, Limits(max_total_bytes=2 * 1024 * 1024))
+    assert result.verdict is Verdict.ERROR
+    assert "archive expands to more than 2 MiB" in (result.error or "")
+    assert scan_artifact(ref, ruleset, Limits(max_total_bytes=4 * 1024 * 1024)).verdict is not Verdict.ERROR
 
 
 def test_bomb_nested_inside_a_package_is_reported_and_the_rest_scanned(

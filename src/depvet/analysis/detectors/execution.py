@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from depvet.analysis.detector import Cap, Detector, Mark, PyContext, TextContext, short
+from depvet.analysis.detector import Cap, Detector, Mark, PyContext, TextContext, hint_index, short
 from depvet.analysis.files import FileKind
 from depvet.analysis.pyfacts import CallSite, Scope, ScopeKind, StringLit
 from depvet.model import Category, RunContext, Severity
@@ -1407,7 +1407,7 @@ class ExecutionDetector(Detector):
         decoded = ctx.file.layer > 0
         python = ctx.file.kind is FileKind.PYTHON and not decoded
         reported = 0
-        for line, window in _windows(ctx.text):
+        for line, window in _windows(ctx.text, ctx.lower_text()):
             hits = _python_text_hits(window) if python else _command_text_hits(window)
             for offset, kind, evidence, executed in hits:
                 if decoded or (python and executed):
@@ -1441,7 +1441,7 @@ def _python_text_hits(window: str) -> list[tuple[int, str, str, bool]]:
     return found
 
 
-# Lower-case words that open a window of text for the command analysis (found with str.find).
+# Lower-case words that open a window of text for the command analysis.
 _TEXT_TRIGGERS = (
     "curl",
     "wget",
@@ -1478,18 +1478,12 @@ _TEXT_TRIGGERS = (
 MAX_WINDOW = 1500
 
 
-def _windows(text: str) -> Iterator[tuple[int, str]]:
-    """(first line, text) around trigger words: the trigger's line and three more, bounded."""
-    low = text.lower()
-    if len(low) != len(text):  # a few characters change length when lowered
-        low = text
-    positions: list[int] = []
-    for token in _TEXT_TRIGGERS:
-        found = low.find(token)
-        while found != -1 and len(positions) < 4 * MAX_TEXT_WINDOWS:
-            positions.append(found)
-            found = low.find(token, found + len(token))
-    positions.sort()
+def _windows(text: str, lower: str) -> Iterator[tuple[int, str]]:
+    """(first line, text) around trigger words: the trigger's line and three more, bounded.
+
+    ``lower`` is ``text`` in lower case with the same offsets; the first windows in text order count.
+    """
+    positions = sorted({start for start, _ in hint_index(_TEXT_TRIGGERS).find_all(lower)})
     line, counted, last_end, count = 1, 0, -1, 0
     for position in positions:
         if position < last_end:
