@@ -130,7 +130,8 @@ def _alarm_handler() -> Iterator[bool]:
     """While active, SIGALRM raises ``_TimeUp``; False where signals cannot be used.
 
     Installed once around a whole artifact, so each file's cap costs one timer, not four calls.
-    Signals reach only the main thread; elsewhere the cooperative deadline checks remain.
+    Signals reach only the main thread; elsewhere the cooperative deadline checks remain (the
+    handler is not installed there, so ``_arm_alarm`` arms nothing).
     """
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         yield False
@@ -145,18 +146,16 @@ def _alarm_handler() -> Iterator[bool]:
         signal.signal(signal.SIGALRM, previous)
 
 
-@contextlib.contextmanager
-def _time_cap(seconds: float) -> Iterator[None]:
-    """Interrupt a runaway analysis of one file wherever it is, not only where it checks."""
-    with _alarm_handler() as usable:
-        if not usable:
-            yield
-            return
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        try:
-            yield
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+_MAIN_THREAD = threading.main_thread().ident
+
+
+def _arm_alarm(seconds: float) -> bool:
+    """Start the per-file alarm where ``_alarm_handler`` is active (a plain call: 60,000 files)."""
+    # Another thread must not arm it: the alarm would interrupt the main thread's own scan.
+    if signal.getsignal(signal.SIGALRM) is not _raise_time_up or threading.get_ident() != _MAIN_THREAD:
+        return False
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    return True
 
 
 def _parse(
@@ -242,15 +241,19 @@ class ArtifactScan:
 
     def _capped(self, info: FileInfo, text: str) -> None:
         deadline = time.monotonic() + FILE_SECONDS
+        # The alarm is a last resort a little after the deadline the loops check themselves.
+        armed = _arm_alarm(FILE_SECONDS + 1.0)
         try:
-            # The alarm is a last resort a little after the deadline the loops check themselves.
-            with _time_cap(FILE_SECONDS + 1.0):
+            try:
                 if info.kind is FileKind.PYTHON:
                     self.scan_python(info, text, deadline)
                 else:
                     self.scan_text(info, text)
                     if info.kind is FileKind.PTH:
                         self._pth_code(info, text, deadline)
+            finally:
+                if armed:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
         except _TimeUp:
             self.incomplete.append((info.path, f"analysis stopped after {FILE_SECONDS:.0f} s"))
         except RecursionError:
@@ -258,11 +261,12 @@ class ArtifactScan:
 
     def _rescan_imported(self) -> None:
         """Read again, as import-time code, the non-runtime modules runtime code imports."""
-        for info, text in self.deferred:
-            if runs_on_import(module_parts(info.path), self.imported):
-                self.sink.forget(info.path)
-                self.marks[:] = [m for m in self.marks if m.path != info.path]
-                self._capped(replace(info, context=RunContext.IMPORT), text)
+        with _alarm_handler():
+            for info, text in self.deferred:
+                if runs_on_import(module_parts(info.path), self.imported):
+                    self.sink.forget(info.path)
+                    self.marks[:] = [m for m in self.marks if m.path != info.path]
+                    self._capped(replace(info, context=RunContext.IMPORT), text)
         self.deferred.clear()
 
     def _note_build(self, text: str) -> None:

@@ -1429,6 +1429,7 @@ def _metadata_call(ctx: PyContext, resolver: PathResolver, call: CallSite) -> tu
 
 
 _METADATA_HINTS = ("metadata-flavor", "x-aws-ec2-metadata", "'metadata'", '"metadata"')
+_METADATA_GATE = (*METADATA_HOSTS, *_METADATA_HINTS)
 _URL_KEYWORDS = ("url", "host", "address", "fullurl", "uri")
 
 
@@ -1626,8 +1627,7 @@ class CredentialsDetector(Detector):
             self._sweep(ctx, kinds)
 
     def _metadata(self, ctx: PyContext, resolver: PathResolver) -> SecretRead | None:
-        lowered = ctx.text.lower()
-        if not any(h in lowered for h in METADATA_HOSTS) and not any(h in lowered for h in _METADATA_HINTS):
+        if not hint_index(_METADATA_GATE).contains_any(ctx.lower_text()):
             return None
         first: SecretRead | None = None
         for call in ctx.facts.calls:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from depvet.analysis.decode import PROCESS_NAMES
-from depvet.analysis.detector import Cap, Detector, PyContext, TextContext, short
+from depvet.analysis.detector import Cap, Detector, PyContext, TextContext, hint_index, short
 from depvet.analysis.detectors.credentials import UNKNOWN, PathResolver, command_text, display
 from depvet.analysis.files import FileKind
 from depvet.analysis.pyfacts import CallSite, Scope
@@ -490,8 +490,7 @@ class LateralMovementDetector(Detector):
     )
 
     def on_module(self, ctx: PyContext) -> None:
-        lowered = ctx.text.lower()
-        if not any(token in lowered for token in _GATE):
+        if not hint_index(_GATE).contains_any(ctx.lower_text()):
             return
         resolver = PathResolver(ctx)
         module = _Module()
