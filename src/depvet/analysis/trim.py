@@ -3,7 +3,10 @@
 Parsing is the largest cost of a scan (about 5 MB/s), and half the lines of the files that are
 parsed sit in functions and methods with no prefilter token on any line: the fact walker does
 not enter them anyway. Each such definition is replaced by a one-line stub of the same name on
-its first line, every other line kept, so line numbers stay true.
+its first line, every other line kept, so line numbers stay true. A class with no token on any
+line is a stub too (generated API models are whole files of them): its body runs on import but
+holds nothing a detector looks for, and the calls its methods make are still read from the
+original text when something instantiates it.
 
 Where a definition ends is read from indentation, which is only sound outside string
 literals: a ``def`` at column 0 inside a docstring is text, and blanking from there could
@@ -71,7 +74,7 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 def trim_cold_definitions(
     text: str, hot_lines: frozenset[int], starts: list[int] | None = None
 ) -> Trimmed | None:
-    """``text`` with cold functions and methods stubbed, or None when nothing is worth it."""
+    """``text`` with cold functions, methods and classes stubbed, or None when nothing is worth it."""
     if len(text) < MIN_CHARS or "\r" in text or "\x0c" in text:
         return None
     if sys.version_info >= (3, 12) and _FSTRING.search(text):
@@ -125,18 +128,18 @@ class _Trimmer:
             if match is None:
                 continue
             keyword, name = match.groups()
-            if keyword == "class":
+            cold = end - number + 1 >= MIN_LINES and not self._hot_between(number, end)
+            if keyword == "class" and not cold:
                 if not nested:
                     body_indent = self._body_indent(number + 1, end + 1, indent)
                     if body_indent is not None:
                         self.level(body_indent, number + 1, end + 1, nested=True)
                 continue
-            if end - number + 1 < MIN_LINES or self._hot_between(number, end):
-                continue
-            self.lines[number - 1] = f"{indent}{keyword} {name}(): pass"
-            for blank in range(number, end):
-                self.lines[blank] = ""
-            self.stubs[number] = (name, end)
+            if cold:
+                self.lines[number - 1] = f"{indent}{keyword} {name}{'' if keyword == 'class' else '()'}: pass"
+                for blank in range(number, end):
+                    self.lines[blank] = ""
+                self.stubs[number] = (name, end)
 
     def _body_indent(self, first: int, stop: int, indent: str) -> str | None:
         for number in range(first, stop):
