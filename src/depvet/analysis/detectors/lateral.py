@@ -245,6 +245,7 @@ _TRUE_KEYS = {
     "host_ipc": "hostIPC",
 }
 _NAMESPACES = frozenset({"hostPID", "hostNetwork", "hostIPC"})
+_DANGER_WORDS = ("privileged", "hostpath", "host_path")
 _TEXT_FEATURES = (
     (re.compile(r"""(?i)["']?privileged["']?\s*[:=]\s*["']?true\b"""), "privileged"),
     (re.compile(r"""["']?hostPID["']?\s*[:=]\s*["']?true\b""", re.IGNORECASE), "hostPID"),
@@ -496,7 +497,10 @@ class LateralMovementDetector(Detector):
         module = _Module()
         for call in ctx.facts.calls:
             self._call(ctx, resolver, call, module)
-        self._manifests(ctx, resolver, module)
+        # A dangerous pod spec needs "privileged" or a hostPath, each spelled in the module's own
+        # literals: the kubernetes client's 2,000 modules need no walk of every assignment.
+        if hint_index(_DANGER_WORDS).contains_any(ctx.lower_text()):
+            self._manifests(ctx, resolver, module)
         self._token_api(ctx, module)
 
     # -- per call --------------------------------------------------------------------------

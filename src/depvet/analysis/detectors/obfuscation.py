@@ -13,7 +13,7 @@ from collections import Counter
 from typing import ClassVar
 
 from depvet.analysis.decode import EXEC_NAMES
-from depvet.analysis.detector import Detector, Payload, PyContext, TextContext, short
+from depvet.analysis.detector import Detector, Payload, PyContext, TextContext, hint_index, short
 from depvet.analysis.files import FileKind
 from depvet.analysis.pyfacts import CallSite
 from depvet.model import Category, Severity
@@ -304,6 +304,17 @@ _MARKERS = re.compile(
     r"|pyobfuscate\.com|PlusOBF|__obfuscator__|"
     r"lambda __ ?: ?__import__\(['\"](?:zlib|base64|marshal)['\"]\)"
 )
+# One of these is in every match of _MARKERS: a cheap pass decides whether the regex runs.
+_MARKER_ANCHORS = (
+    "pyarmor",
+    "pytransform",
+    "BlankOBF",
+    "Obfuscated ",
+    "pyobfuscate",
+    "PlusOBF",
+    "__obfuscator__",
+    "__import__",
+)
 _OFF_SCREEN = re.compile(r"\S[ \t]{150,};\s*[\w(]")
 _TEXT_EXEC_DECODE = re.compile(
     r"\b(?:exec|eval)\s*\(\s*(?:[\w.]+\.)?(?:b64decode|b32decode|b16decode|b85decode|a85decode|"
@@ -395,7 +406,7 @@ class ObfuscationDetector(Detector):
         for payload in ctx.payloads:
             self._payload(ctx, payload)
         text = ctx.text
-        marker = _MARKERS.search(text)
+        marker = _MARKERS.search(text) if hint_index(_MARKER_ANCHORS).contains_any(text) else None
         if marker:
             ctx.report(OBFUSCATOR_MARKER, ctx.line_of(marker.start()), marker.group(0))
         if " " * 150 in text:
@@ -419,7 +430,10 @@ class ObfuscationDetector(Detector):
     def _long_lines(self, ctx: PyContext) -> None:
         if len(ctx.text) < 5000:
             return
-        for number, line in enumerate(ctx.text.split("\n"), start=1):
+        lines = ctx.text.split("\n")
+        if max(map(len, lines)) <= 5000:  # in C: the common case costs no loop over the lines
+            return
+        for number, line in enumerate(lines, start=1):
             if len(line) > 5000 and _looks_like_code(line):
                 ctx.report(LONG_LINE, number, f"{len(line)} characters: {line[:80]}")
                 return
