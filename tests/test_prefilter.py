@@ -113,3 +113,9 @@ def test_mentions_tells_whether_changed_lines_could_add_anything(
     prefilter: Prefilter, text: str, mentioned: bool
 ) -> None:
     assert prefilter.mentions(text) is mentioned
+
+
+def test_weak_lines_hold_only_weak_tokens(prefilter: Prefilter) -> None:
+    text = "'''Uses urllib3 and socket.'''\nx = base64.b64decode(urllib3)\nimport json\nexec(x)\n"
+    assert prefilter.screen(text).hot_lines() == frozenset({1, 2, 4})
+    assert prefilter.screen(text).weak_lines() == frozenset({1})

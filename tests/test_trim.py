@@ -6,6 +6,7 @@ import ast
 import random
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,19 @@ from tests.conftest import ScanFiles
 _PADDING = "".join(
     f"def filler_{i}(a, b):\n    total = a + b\n    return total * {i}\n\n\n" for i in range(400)
 )
+
+
+def _stubbed_names(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The names of the definitions the engine's scans stub from now on."""
+    stubbed: set[str] = set()
+
+    def spy(*args: Any) -> Trimmed | None:
+        trimmed = trim_cold_definitions(*args)
+        stubbed.update(name for name, _ in (trimmed.stubs.values() if trimmed else ()))
+        return trimmed
+
+    monkeypatch.setattr(engine, "trim_cold_definitions", spy)
+    return stubbed
 
 
 def _calls_on(tree: ast.AST, lines: set[int]) -> set[tuple[int, int, str]]:
@@ -51,6 +65,36 @@ def test_methods_of_a_class_are_stubbed_one_by_one() -> None:
     tree = ast.parse(trimmed.text)
     assert trimmed.verified_by(tree)
     assert _calls_on(tree, {hot_line}) == {(hot_line, 15, "marshal.loads")}
+
+
+_PROSE = (
+    # The only hot line of each is a weak token: in its docstring (cold), or where it could run.
+    ('def get(url):\n    """Fetch it with urllib3."""\n    a = 1\n    return a\n', True),
+    (
+        "def get(\n    url: str = ':',\n) -> dict[str, int]:  # (:\n    # note\n    r'''Return\n"
+        "    a urllib3 response.'''  # ok\n    return {}\n",
+        True,
+    ),
+    ("def get(url):\n    pool = urllib3.PoolManager()\n    a = 1\n    return pool\n", False),
+    ("def get(url):\n    f'''{urllib3.request(url)}'''\n    a = 1\n    return a\n", False),
+    ("def get(url):\n    '''urllib3 {}'''.format(urllib3.request(url))\n    a = 1\n    return a\n", False),
+    ("def get(url):\n    a = 1\n    '''Not the docstring: urllib3.'''\n    return a\n", False),
+)
+
+
+@pytest.mark.parametrize(("definition", "cold"), _PROSE)
+def test_a_weak_token_only_in_a_docstring_leaves_a_definition_cold(definition: str, cold: bool) -> None:
+    text = _PADDING + definition
+    first = text.count("\n", 0, len(_PADDING)) + 1
+    line = first + next(i for i, t in enumerate(definition.split("\n")) if "urllib3" in t)
+    trimmed = trim_cold_definitions(text, frozenset({line}), weak_lines=frozenset({line}))
+    assert trimmed is not None
+    assert (first in trimmed.stubs) is cold
+    assert trimmed.verified_by(ast.parse(trimmed.text))
+    # The same line with something else on it (not only weak tokens) keeps the definition.
+    kept = trim_cold_definitions(text, frozenset({line}))
+    assert kept is not None
+    assert first not in kept.stubs
 
 
 def test_a_def_inside_a_string_is_not_a_boundary() -> None:
@@ -139,17 +183,10 @@ _MODELS = (
 def test_cold_classes_are_stubs_and_their_constructor_still_carries_run_context(
     scan_files: ScanFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stubbed: set[str] = set()
-
-    def spy(text: str, hot: frozenset[int], starts: list[int] | None) -> Trimmed | None:
-        trimmed = trim_cold_definitions(text, hot, starts)
-        stubbed.update(name for name, _ in (trimmed.stubs.values() if trimmed else ()))
-        return trimmed
-
+    stubbed = _stubbed_names(monkeypatch)
     files = {"courier/__init__.py": "", "courier/models.py": _MODELS}
-    monkeypatch.setattr(engine, "trim_cold_definitions", spy)
     trimmed = scan_files(files, artifact="wheel")
-    monkeypatch.setattr(engine, "trim_cold_definitions", lambda text, hot, starts: None)
+    monkeypatch.setattr(engine, "trim_cold_definitions", lambda *_: None)
     whole = scan_files(files, artifact="wheel")
     assert {"Model0", "Model299", "Courier"} <= stubbed  # no token on any of their lines
     # Courier() at import time runs its __init__, which sends the key: still an import-time send.
@@ -166,7 +203,7 @@ def test_a_trimmed_scan_finds_what_a_whole_scan_finds(
     # start() is cold and stubbed; the calls it makes still carry "runs on import" to _send().
     files = {"courier/__init__.py": "", "courier/client.py": _CLIENT}
     trimmed = scan_files(files, artifact="wheel")
-    monkeypatch.setattr(engine, "trim_cold_definitions", lambda text, hot, starts: None)
+    monkeypatch.setattr(engine, "trim_cold_definitions", lambda *_: None)
     whole = scan_files(files, artifact="wheel")
     assert trimmed.verdict is Verdict.MALICIOUS
     assert [(f.rule_id, f.line, f.context) for f in trimmed.findings] == [
@@ -192,14 +229,7 @@ def _queries(payload: str) -> str:
 def test_exec_inside_a_longer_name_leaves_a_definition_cold(
     scan_files: ScanFiles, monkeypatch: pytest.MonkeyPatch, payload: str
 ) -> None:
-    stubbed: set[str] = set()
-
-    def spy(text: str, hot: frozenset[int], starts: list[int] | None) -> Trimmed | None:
-        trimmed = trim_cold_definitions(text, hot, starts)
-        stubbed.update(name for name, _ in (trimmed.stubs.values() if trimmed else ()))
-        return trimmed
-
-    monkeypatch.setattr(engine, "trim_cold_definitions", spy)
+    stubbed = _stubbed_names(monkeypatch)
     source = _queries(payload)
     result = scan_files({"queries/__init__.py": "", "queries/run.py": source}, artifact="wheel")
     # "execute", "retrieval" and "compile_plan" run nothing: those functions are stubs ...
@@ -208,3 +238,19 @@ def test_exec_inside_a_longer_name_leaves_a_definition_cold(
     assert "boot" not in stubbed
     line = source.splitlines().index(f"    {payload}") + 1
     assert [(f.rule_id, f.line, f.context) for f in result.findings] == [("DV202", line, RunContext.IMPORT)]
+
+
+def test_the_fact_walker_skips_a_body_hot_only_by_prose_in_its_docstring() -> None:
+    from depvet.analysis.pyfacts import extract_facts
+
+    source = (
+        "def prose():\n    '''Talks to the server with urllib3.'''\n    return fetch_all()\n\n\n"
+        "def code():\n    pool = urllib3.PoolManager()\n    return pool.request('GET', URL)\n"
+    )
+    weak = frozenset({2, 7})  # the lines whose only token is "urllib3"
+    facts = extract_facts(ast.parse(source), RunContext.IMPORT, hot_lines=weak, source=source, weak_lines=weak)
+    called = {call.node.lineno for call in facts.calls}
+    assert 3 not in called  # prose() is not walked ...
+    assert {7, 8} <= called  # ... code() is, with the same token in a statement
+    everything = extract_facts(ast.parse(source), RunContext.IMPORT, hot_lines=weak, source=source)
+    assert 3 in {call.node.lineno for call in everything.calls}

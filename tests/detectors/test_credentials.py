@@ -480,3 +480,26 @@ def test_docstring_and_defaults_table_are_not_reads(ruleset: Ruleset) -> None:
         "def where(kind):\n    return os.path.expanduser(LOCATIONS[kind])\n"
     )
     assert not [m for m in _marks(ruleset, "pkg/__init__.py", code) if m.cap is Cap.SECRET_READ]
+
+
+def _imds_client(header: str) -> str:
+    # A big module of cold helpers and one method whose URL comes from its caller: the header it
+    # sends is all that says it asks the instance for credentials.
+    padding = "".join(f"def helper_{i}(a):\n    b = a + {i}\n    return b * 2\n\n\n" for i in range(400))
+    return (
+        "import json\nimport urllib3\n\nHTTP = urllib3.PoolManager()\n\n\n"
+        + padding
+        + "class Client:\n"
+        + "    def credentials(self, request, url, token):\n"
+        + f"        headers = {{'{header}': token}}\n"
+        + "        response = request(url=url, method='GET', headers=headers)\n"
+        + "        return json.loads(response.data)\n"
+    )
+
+
+@pytest.mark.parametrize(("header", "found"), [("X-aws-ec2-metadata-token", True), ("X-Request-Id", False)])
+def test_an_imds_header_makes_a_method_worth_walking(scan_files: ScanFiles, header: str, found: bool) -> None:
+    source = _imds_client(header)
+    result = scan_files({"cloudy/__init__.py": "", "cloudy/aws.py": source}, artifact="wheel")
+    line = source.splitlines().index("        response = request(url=url, method='GET', headers=headers)") + 1
+    assert (("DV311", line) in [(f.rule_id, f.line) for f in result.findings]) is found

@@ -159,14 +159,18 @@ def _arm_alarm(seconds: float) -> bool:
 
 
 def _parse(
-    text: str, hot: frozenset[int] | None, info: FileInfo, starts: list[int] | None
+    text: str,
+    hot: frozenset[int] | None,
+    info: FileInfo,
+    starts: list[int] | None,
+    weak: frozenset[int] = frozenset(),
 ) -> tuple[ParsedSource | None, dict[int, int]]:
     """The module's tree, with cold definitions stubbed where that is safe; their extents."""
     if len(text) > MAX_PARSE_BYTES:
         return None, {}
     # A package's top-level __init__ runs on import whole: its side effects are all read.
     if hot is not None and not info.top_level_init:
-        trimmed = trim_cold_definitions(text, hot, starts)
+        trimmed = trim_cold_definitions(text, hot, starts, weak)
         if trimmed is not None:
             parsed = parse_tolerant(trimmed.text)
             if parsed is not None and not parsed.repaired_lines and trimmed.verified_by(parsed.tree):
@@ -321,8 +325,13 @@ class ArtifactScan:
         # setup.py, decoded payloads and .pth code are small and all suspect: walk them whole.
         whole = force or info.layer > 0 or info.setup_script or (thorough and changed is None)
         hot = None if whole or screen is None else screen.hot_lines() | (changed or frozenset())
+        # Weak tokens alone in a function's docstring (an HTTP client's "urllib3" in every
+        # method's prose) leave it cold; a changed line of a diff never is.
+        weak = (
+            frozenset() if hot is None or screen is None else screen.weak_lines() - (changed or frozenset())
+        )
         starts = None if screen is None else screen.line_starts()
-        parsed, extents = _parse(text, hot, info, starts)
+        parsed, extents = _parse(text, hot, info, starts, weak)
         if parsed is None:
             if len(text) > MAX_PARSE_BYTES:
                 self.incomplete.append(
@@ -337,6 +346,7 @@ class ArtifactScan:
             hot_lines=hot,
             source=text,
             extents=extents,
+            weak_lines=weak,
         )
         evaluator = StaticEvaluator(resolver(facts), facts.binding)
         ctx = PyContext(info, text, facts, evaluator, self.sink, self.marks, starts)

@@ -173,6 +173,7 @@ class Screen:
             present -= hints
         self.present = present
         self._strong_tokens = prefilter._strong
+        self._group_of = prefilter._group_of
         self.strong = bool(present & prefilter._strong)
         self.wants = self.strong or self._wants_weak(prefilter, present)
 
@@ -248,6 +249,15 @@ class Screen:
             return frozenset()
         starts = self.line_starts()
         return frozenset(bisect.bisect_right(starts, start) for start, _ in self.hits)
+
+    def weak_lines(self) -> frozenset[int]:
+        """Hot lines holding nothing but weak tokens: in a docstring, a library named in prose."""
+        starts = self.line_starts()
+        weak: set[int] = set()
+        other: set[int] = set()
+        for start, token in self.hits:
+            (weak if token in self._group_of else other).add(bisect.bisect_right(starts, start))
+        return frozenset(weak - other)
 
     def line_starts(self) -> list[int]:
         if self._starts is None:

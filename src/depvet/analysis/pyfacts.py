@@ -254,12 +254,14 @@ class _Walker:
         hot_lines: frozenset[int] | None,
         source: str | None,
         extents: dict[int, int],
+        weak_lines: frozenset[int] = frozenset(),
     ) -> None:
         self.tree = tree
         self.extents = extents
         self.base = base
         self.setup_script = setup_script
         self.hot_lines = hot_lines
+        self.weak_lines = weak_lines
         self.source = source
         self._source_lines: list[str] | None = None
         self.module = Scope(ScopeKind.MODULE, "<module>", 1, None, node=tree)
@@ -382,12 +384,26 @@ class _Walker:
                 elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
                     push((value, where))
 
-    def _cold(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
-        """A body with no token on any of its lines: nothing a detector wants is in it."""
+    def _cold(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """A body with no token on any of its lines but weak ones in its docstring: nothing a
+        detector wants is in it."""
         if self.hot_lines is None:
             return False
-        end = node.end_lineno or node.lineno
-        return not any(line in self.hot_lines for line in range(node.lineno, end + 1))
+        hot_lines, weak_lines = self.hot_lines, self.weak_lines
+        span: tuple[int, int] | None = None
+        for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+            if line not in hot_lines:
+                continue
+            if line not in weak_lines:
+                return False
+            if span is None:
+                docstring = _docstring(node)
+                if docstring is None:
+                    return False
+                span = (docstring.lineno, docstring.end_lineno or docstring.lineno)
+            if not span[0] <= line <= span[1]:
+                return False
+        return True
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, parent: Scope) -> None:
         for deco in node.decorator_list:
@@ -640,6 +656,13 @@ def _target_names(target: ast.expr) -> tuple[str, ...]:
     return ()
 
 
+def _docstring(node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.Constant | None:
+    first = node.body[0] if node.body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        return first.value if isinstance(first.value.value, str) else None
+    return None
+
+
 def dotted(node: ast.expr) -> str:
     if isinstance(node, ast.Name):
         return node.id
@@ -656,6 +679,7 @@ def extract_facts(
     hot_lines: frozenset[int] | None = None,
     source: str | None = None,
     extents: dict[int, int] | None = None,
+    weak_lines: frozenset[int] = frozenset(),
 ) -> ModuleFacts:
     """Facts of a module; with ``hot_lines``, function bodies with none of them are not walked.
 
@@ -663,7 +687,7 @@ def extract_facts(
     the last line of the original, whose calls ``source`` still holds.
     """
     source = source if hot_lines is not None else None
-    return _Walker(tree, base, setup_script, hot_lines, source, extents or {}).run()
+    return _Walker(tree, base, setup_script, hot_lines, source, extents or {}, weak_lines).run()
 
 
 def resolver(facts: ModuleFacts) -> Callable[[ast.expr], str | None]:

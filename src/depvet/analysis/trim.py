@@ -41,6 +41,9 @@ _LEXEMES = re.compile(
 _FSTRING = re.compile(r"(?<![\w])(?:[fF][rR]?|[rR][fF])['\"]")
 _DEFINITION = re.compile(r"(async[ \t]+def|def|class)[ \t]+([A-Za-z_]\w*)")
 _NOT_A_STATEMENT = "#)]}"
+# After a header's colon: blank lines and comments, then a string prefix (not f) before a quote.
+_BODY_START = re.compile(r"(?:\s|#[^\n]*)*(?:[rRuU](?=['\"]))?")
+_STATEMENT_END = re.compile(r"[ \t]*(?:#[^\n]*)?(?:\n|$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +75,16 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def trim_cold_definitions(
-    text: str, hot_lines: frozenset[int], starts: list[int] | None = None
+    text: str,
+    hot_lines: frozenset[int],
+    starts: list[int] | None = None,
+    weak_lines: frozenset[int] = frozenset(),
 ) -> Trimmed | None:
-    """``text`` with cold functions, methods and classes stubbed, or None when nothing is worth it."""
+    """``text`` with cold functions, methods and classes stubbed, or None when nothing is worth it.
+
+    A function whose only hot lines are ``weak_lines`` (lines with nothing but a weak token, such
+    as a library's name) inside its own docstring is cold too: prose runs nothing.
+    """
     if len(text) < MIN_CHARS or "\r" in text or "\x0c" in text:
         return None
     if sys.version_info >= (3, 12) and _FSTRING.search(text):
@@ -82,13 +92,18 @@ def trim_cold_definitions(
     lines = text.split("\n")
     starts = starts if starts is not None else line_starts(text)
     inside_string = bytearray(len(lines) + 1)  # 1-based: the line begins inside a string
+    string_ends: dict[int, int] = {}  # where each string literal starts -> where it ends
     for match in _LEXEMES.finditer(text):
         begin, end = match.span()
+        if weak_lines and text[begin] != "#":
+            string_ends[begin] = end
         if text.find("\n", begin, end) != -1:
             first = bisect.bisect_right(starts, begin)
             last = bisect.bisect_right(starts, end - 1)
             inside_string[first + 1 : last + 1] = b"\x01" * (last - first)
     trimmer = _Trimmer(text, starts, lines, inside_string, sorted(hot_lines))
+    trimmer.weak = weak_lines
+    trimmer.string_ends = string_ends
     trimmer.level("", 1, len(lines) + 1, nested=False)
     if not trimmer.stubs:
         return None
@@ -111,6 +126,8 @@ class _Trimmer:
         self.inside_string = inside_string
         self.hot = hot
         self.stubs: dict[int, tuple[str, int]] = {}
+        self.weak: frozenset[int] = frozenset()
+        self.string_ends: dict[int, int] = {}
 
     def level(self, indent: str, first: int, stop: int, *, nested: bool) -> None:
         """Stub the cold definitions among the statements at ``indent`` in lines [first, stop)."""
@@ -128,7 +145,10 @@ class _Trimmer:
             if match is None:
                 continue
             keyword, name = match.groups()
-            cold = end - number + 1 >= MIN_LINES and not self._hot_between(number, end)
+            cold = end - number + 1 >= MIN_LINES and (
+                not self._hot_between(number, end)
+                or (keyword != "class" and self._hot_only_in_docstring(number, end))
+            )
             if keyword == "class" and not cold:
                 if not nested:
                     body_indent = self._body_indent(number + 1, end + 1, indent)
@@ -150,6 +170,49 @@ class _Trimmer:
             body_indent = line[: len(line) - len(stripped)]
             return body_indent if len(body_indent) > len(indent) else None
         return None
+
+    def _hot_only_in_docstring(self, first: int, last: int) -> bool:
+        hot = self.hot[bisect.bisect_left(self.hot, first) : bisect.bisect_right(self.hot, last)]
+        if not self.weak or any(line not in self.weak for line in hot):
+            return False
+        span = self._docstring_lines(first, last)
+        return span is not None and all(span[0] <= line <= span[1] for line in hot)
+
+    def _docstring_lines(self, first: int, last: int) -> tuple[int, int] | None:
+        """First and last line of the docstring of the definition on lines [first, last]."""
+        text, starts = self.text, self.starts
+        limit = starts[last] if last < len(starts) else len(text)
+        position, depth = starts[first - 1], 0
+        while position < limit:  # the header's colon, past brackets, strings and comments
+            char = text[position]
+            if char in "'\"":
+                position = self.string_ends.get(position, -1)
+                if position == -1:
+                    return None
+                continue
+            if char == "#":
+                position = text.find("\n", position)
+                if position == -1:
+                    return None
+                continue
+            if char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth -= 1
+            elif char == ":" and depth == 0:
+                break
+            position += 1
+        else:
+            return None
+        body = _BODY_START.match(text, position + 1, limit)
+        if body is None:
+            return None
+        begin = body.end()
+        end = self.string_ends.get(begin)
+        # Only a plain literal that is the whole statement: "".format(...) or an f-string runs code.
+        if end is None or not _STATEMENT_END.match(text, end):
+            return None
+        return bisect.bisect_right(starts, begin), bisect.bisect_right(starts, end - 1)
 
     def _hot_between(self, first: int, last: int) -> bool:
         i = bisect.bisect_left(self.hot, first)

@@ -1589,6 +1589,13 @@ class CredentialsDetector(Detector):
         "netrc",
         "/serviceaccount",  # the mounted token, not Google's gserviceaccount.com e-mails
         "169.254.169.254",
+        # The other metadata endpoints and the headers they demand: a function that builds such
+        # a request is walked even where its URL comes from elsewhere (IMDSv2's token header).
+        "169.254.170.2",
+        "metadata.google.internal",
+        "100.100.100.200",
+        "ec2-metadata",
+        "Metadata-Flavor",
         "Cookies",
         "Chrome",
         "Firefox",
