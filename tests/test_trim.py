@@ -254,3 +254,36 @@ def test_the_fact_walker_skips_a_body_hot_only_by_prose_in_its_docstring() -> No
     assert {7, 8} <= called  # ... code() is, with the same token in a statement
     everything = extract_facts(ast.parse(source), RunContext.IMPORT, hot_lines=weak, source=source)
     assert 3 in {call.node.lineno for call in everything.calls}
+
+
+_PROPERTIES = (
+    "from pydantic import Field\n\ntemplate = 'def get%s(self):\\n    return self._obj.%s\\n'\n\n\n"
+    + _PADDING
+    + "def make_property(name):\n    namespace = {}\n    exec(template % (name, name), namespace)\n"
+    + "    return namespace['get' + name]\n\n\n"
+    + "class Synchronized:\n    value = make_property('value')\n\n    def get(self):\n"
+    + "        return self._obj\n\n\n"
+    + "class Plain:\n    size: int = Field(default=3)\n\n    def get(\n        self,\n    ) -> int:\n"
+    + "        return self.size\n\n\n"
+    + "class Defaults:\n    size = 3\n\n    def get(self, getter=make_property('size')):\n"
+    + "        return getter(self)\n"
+)
+
+
+def test_a_class_whose_body_calls_something_is_not_a_stub(
+    scan_files: ScanFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Creating Synchronized runs make_property, and so exec, on import: its body must be read.
+    stubbed = _stubbed_names(monkeypatch)
+    files = {"shared/__init__.py": "", "shared/ctypes.py": _PROPERTIES}
+    trimmed = scan_files(files, artifact="wheel")
+    monkeypatch.setattr(engine, "trim_cold_definitions", lambda *_: None)
+    whole = scan_files(files, artifact="wheel")
+    assert "Plain" in stubbed  # it calls only what it imports
+    assert "Synchronized" not in stubbed
+    assert "Defaults" not in stubbed  # a method's default value is computed on import
+    line = _PROPERTIES.splitlines().index("    exec(template % (name, name), namespace)") + 1
+    assert ("DV202", line, RunContext.IMPORT) in [(f.rule_id, f.line, f.context) for f in trimmed.findings]
+    assert [(f.rule_id, f.line, f.context) for f in trimmed.findings] == [
+        (f.rule_id, f.line, f.context) for f in whole.findings
+    ]

@@ -27,7 +27,7 @@ from functools import cache
 
 from depvet.analysis.prefilter import line_starts
 
-MIN_CHARS = 16_000  # below this the bookkeeping costs more than the parse it saves
+MIN_CHARS = 4_000  # below this the bookkeeping costs more than the parse it saves (measured)
 MIN_LINES = 4  # a definition shorter than this is not worth a stub
 
 _LEXEMES = re.compile(
@@ -41,6 +41,9 @@ _LEXEMES = re.compile(
 _FSTRING = re.compile(r"(?<![\w])(?:[fF][rR]?|[rR][fF])['\"]")
 _DEFINITION = re.compile(r"(async[ \t]+def|def|class)[ \t]+([A-Za-z_]\w*)")
 _NOT_A_STATEMENT = "#)]}"
+_TOP_LEVEL_NAME = re.compile(r"^(?:async[ \t]+def|def|class)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+_CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_PASSED = re.compile(r"[(,=]\s*([A-Za-z_]\w*)\s*[,)]")
 # After a header's colon: blank lines and comments, then a string prefix (not f) before a quote.
 _BODY_START = re.compile(r"(?:\s|#[^\n]*)*(?:[rRuU](?=['\"]))?")
 _STATEMENT_END = re.compile(r"[ \t]*(?:#[^\n]*)?(?:\n|$)")
@@ -95,7 +98,7 @@ def trim_cold_definitions(
     string_ends: dict[int, int] = {}  # where each string literal starts -> where it ends
     for match in _LEXEMES.finditer(text):
         begin, end = match.span()
-        if weak_lines and text[begin] != "#":
+        if text[begin] != "#":
             string_ends[begin] = end
         if text.find("\n", begin, end) != -1:
             first = bisect.bisect_right(starts, begin)
@@ -104,6 +107,7 @@ def trim_cold_definitions(
     trimmer = _Trimmer(text, starts, lines, inside_string, sorted(hot_lines))
     trimmer.weak = weak_lines
     trimmer.string_ends = string_ends
+    trimmer.local_names = frozenset(_TOP_LEVEL_NAME.findall(text))
     trimmer.level("", 1, len(lines) + 1, nested=False)
     if not trimmer.stubs:
         return None
@@ -128,17 +132,11 @@ class _Trimmer:
         self.stubs: dict[int, tuple[str, int]] = {}
         self.weak: frozenset[int] = frozenset()
         self.string_ends: dict[int, int] = {}
+        self.local_names: frozenset[str] = frozenset()
 
     def level(self, indent: str, first: int, stop: int, *, nested: bool) -> None:
         """Stub the cold definitions among the statements at ``indent`` in lines [first, stop)."""
-        starts = self.starts
-        limit = starts[stop - 1] if stop - 1 < len(starts) else len(self.text)
-        boundaries = []
-        # The pattern runs on the original text: lines blanked so far lie outside this range.
-        for found in _statement_start(indent).finditer(self.text, starts[first - 1], limit):
-            number = bisect.bisect_right(starts, found.start(), first - 1)
-            if not self.inside_string[number]:
-                boundaries.append(number)
+        boundaries = self._boundaries(indent, first, stop)
         for i, number in enumerate(boundaries):
             end = (boundaries[i + 1] if i + 1 < len(boundaries) else stop) - 1
             match = _DEFINITION.match(self.lines[number - 1], len(indent))
@@ -146,7 +144,10 @@ class _Trimmer:
                 continue
             keyword, name = match.groups()
             cold = end - number + 1 >= MIN_LINES and (
-                not self._hot_between(number, end)
+                (
+                    not self._hot_between(number, end)
+                    and (keyword != "class" or self._inert_class(number, end))
+                )
                 or (keyword != "class" and self._hot_only_in_docstring(number, end))
             )
             if keyword == "class" and not cold:
@@ -171,6 +172,47 @@ class _Trimmer:
             return body_indent if len(body_indent) > len(indent) else None
         return None
 
+    def _boundaries(self, indent: str, first: int, stop: int) -> list[int]:
+        """Lines in [first, stop) that start a statement at ``indent``."""
+        starts = self.starts
+        limit = starts[stop - 1] if stop - 1 < len(starts) else len(self.text)
+        boundaries = []
+        # The pattern runs on the original text: lines blanked so far lie outside this range.
+        for found in _statement_start(indent).finditer(self.text, starts[first - 1], limit):
+            number = bisect.bisect_right(starts, found.start(), first - 1)
+            if not self.inside_string[number]:
+                boundaries.append(number)
+        return boundaries
+
+    def _inert_class(self, first: int, last: int) -> bool:
+        """A class whose creation reaches no function or class of this module: its header calls
+        nothing, and neither its own statements, decorators and method headers name one. Its body
+        runs on import; what it calls there would run on import too, and must stay visible."""
+        header = self.lines[first - 1]
+        if header.count("(") > 1 or not header.rstrip().endswith(":"):
+            return False
+        body_indent = self._body_indent(first + 1, last + 1, header[: len(header) - len(header.lstrip())])
+        if body_indent is None:
+            return False
+        boundaries = self._boundaries(body_indent, first + 1, last + 1)
+        for i, number in enumerate(boundaries):
+            line = self.lines[number - 1]
+            end = boundaries[i + 1] - 1 if i + 1 < len(boundaries) else last
+            limit = self.starts[end] if end < len(self.starts) else len(self.text)
+            definition = _DEFINITION.match(line, len(body_indent))
+            if definition is not None:
+                # A nested class's body runs with this one's; a method's defaults do too.
+                colon = self._header_colon(number, limit)
+                if definition.group(1) == "class" or colon is None:
+                    return False
+                limit = colon
+            statement = _LEXEMES.sub('""', self.text[self.starts[number - 1] : limit])
+            # What the fact walker follows: a module's own function called, or handed to a runner.
+            reached = {*_CALLED.findall(statement), *_PASSED.findall(statement)}
+            if not self.local_names.isdisjoint(reached):
+                return False
+        return True
+
     def _hot_only_in_docstring(self, first: int, last: int) -> bool:
         hot = self.hot[bisect.bisect_left(self.hot, first) : bisect.bisect_right(self.hot, last)]
         if not self.weak or any(line not in self.weak for line in hot):
@@ -182,8 +224,25 @@ class _Trimmer:
         """First and last line of the docstring of the definition on lines [first, last]."""
         text, starts = self.text, self.starts
         limit = starts[last] if last < len(starts) else len(text)
-        position, depth = starts[first - 1], 0
-        while position < limit:  # the header's colon, past brackets, strings and comments
+        position = self._header_colon(first, limit)
+        if position is None:
+            return None
+        body = _BODY_START.match(text, position + 1, limit)
+        if body is None:
+            return None
+        begin = body.end()
+        end = self.string_ends.get(begin)
+        # Only a plain literal that is the whole statement: "".format(...) or an f-string runs code.
+        if end is None or not _STATEMENT_END.match(text, end):
+            return None
+        return bisect.bisect_right(starts, begin), bisect.bisect_right(starts, end - 1)
+
+    def _header_colon(self, first: int, limit: int) -> int | None:
+        """Where the header of the definition on line ``first`` ends: its colon, past brackets,
+        strings and comments (needs ``string_ends``)."""
+        text = self.text
+        position, depth = self.starts[first - 1], 0
+        while position < limit:
             char = text[position]
             if char in "'\"":
                 position = self.string_ends.get(position, -1)
@@ -200,19 +259,9 @@ class _Trimmer:
             elif char in ")]}":
                 depth -= 1
             elif char == ":" and depth == 0:
-                break
+                return position
             position += 1
-        else:
-            return None
-        body = _BODY_START.match(text, position + 1, limit)
-        if body is None:
-            return None
-        begin = body.end()
-        end = self.string_ends.get(begin)
-        # Only a plain literal that is the whole statement: "".format(...) or an f-string runs code.
-        if end is None or not _STATEMENT_END.match(text, end):
-            return None
-        return bisect.bisect_right(starts, begin), bisect.bisect_right(starts, end - 1)
+        return None
 
     def _hot_between(self, first: int, last: int) -> bool:
         i = bisect.bisect_left(self.hot, first)
