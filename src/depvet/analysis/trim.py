@@ -241,6 +241,16 @@ class _Trimmer:
         """Where the header of the definition on line ``first`` ends: its colon, past brackets,
         strings and comments (needs ``string_ends``)."""
         text = self.text
+        line = self.lines[first - 1]
+        stripped = line.rstrip()
+        if (
+            stripped.endswith(":")
+            and not any(c in line for c in "'\"#")
+            and line.count("(") == line.count(")")
+            and line.count("[") == line.count("]")
+            and line.count("{") == line.count("}")
+        ):  # the usual one-line header: its colon ends the line
+            return self.starts[first - 1] + len(stripped) - 1
         position, depth = self.starts[first - 1], 0
         while position < limit:
             char = text[position]
