@@ -41,7 +41,6 @@ _LEXEMES = re.compile(
 _FSTRING = re.compile(r"(?<![\w])(?:[fF][rR]?|[rR][fF])['\"]")
 _DEFINITION = re.compile(r"(async[ \t]+def|def|class)[ \t]+([A-Za-z_]\w*)")
 _NOT_A_STATEMENT = "#)]}"
-_TOP_LEVEL_NAME = re.compile(r"^(?:async[ \t]+def|def|class)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 _CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(")
 _PASSED = re.compile(r"[(,=]\s*([A-Za-z_]\w*)\s*[,)]")
 # After a header's colon: blank lines and comments, then a string prefix (not f) before a quote.
@@ -95,19 +94,14 @@ def trim_cold_definitions(
     lines = text.split("\n")
     starts = starts if starts is not None else line_starts(text)
     inside_string = bytearray(len(lines) + 1)  # 1-based: the line begins inside a string
-    string_ends: dict[int, int] = {}  # where each string literal starts -> where it ends
     for match in _LEXEMES.finditer(text):
         begin, end = match.span()
-        if text[begin] != "#":
-            string_ends[begin] = end
         if text.find("\n", begin, end) != -1:
             first = bisect.bisect_right(starts, begin)
             last = bisect.bisect_right(starts, end - 1)
             inside_string[first + 1 : last + 1] = b"\x01" * (last - first)
     trimmer = _Trimmer(text, starts, lines, inside_string, sorted(hot_lines))
     trimmer.weak = weak_lines
-    trimmer.string_ends = string_ends
-    trimmer.local_names = frozenset(_TOP_LEVEL_NAME.findall(text))
     trimmer.level("", 1, len(lines) + 1, nested=False)
     if not trimmer.stubs:
         return None
@@ -131,8 +125,8 @@ class _Trimmer:
         self.hot = hot
         self.stubs: dict[int, tuple[str, int]] = {}
         self.weak: frozenset[int] = frozenset()
-        self.string_ends: dict[int, int] = {}
-        self.local_names: frozenset[str] = frozenset()
+        self._local_names: frozenset[str] | None = None
+        self._boundary_cache: dict[tuple[str, int, int], list[int]] = {}
 
     def level(self, indent: str, first: int, stop: int, *, nested: bool) -> None:
         """Stub the cold definitions among the statements at ``indent`` in lines [first, stop)."""
@@ -174,6 +168,12 @@ class _Trimmer:
 
     def _boundaries(self, indent: str, first: int, stop: int) -> list[int]:
         """Lines in [first, stop) that start a statement at ``indent``."""
+        key = (indent, first, stop)
+        if key not in self._boundary_cache:
+            self._boundary_cache[key] = self._find_boundaries(indent, first, stop)
+        return self._boundary_cache[key]
+
+    def _find_boundaries(self, indent: str, first: int, stop: int) -> list[int]:
         starts = self.starts
         limit = starts[stop - 1] if stop - 1 < len(starts) else len(self.text)
         boundaries = []
@@ -183,6 +183,14 @@ class _Trimmer:
             if not self.inside_string[number]:
                 boundaries.append(number)
         return boundaries
+
+    def local_names(self) -> frozenset[str]:
+        """The functions and classes the module defines at its top level."""
+        if self._local_names is None:
+            lines = self.lines
+            found = (_DEFINITION.match(lines[n - 1]) for n in self._boundaries("", 1, len(lines) + 1))
+            self._local_names = frozenset(match.group(2) for match in found if match is not None)
+        return self._local_names
 
     def _inert_class(self, first: int, last: int) -> bool:
         """A class whose creation reaches no function or class of this module: its header calls
@@ -209,7 +217,7 @@ class _Trimmer:
             statement = _LEXEMES.sub('""', self.text[self.starts[number - 1] : limit])
             # What the fact walker follows: a module's own function called, or handed to a runner.
             reached = {*_CALLED.findall(statement), *_PASSED.findall(statement)}
-            if not self.local_names.isdisjoint(reached):
+            if not self.local_names().isdisjoint(reached):
                 return False
         return True
 
@@ -231,15 +239,21 @@ class _Trimmer:
         if body is None:
             return None
         begin = body.end()
-        end = self.string_ends.get(begin)
+        end = self._string_end(begin)
         # Only a plain literal that is the whole statement: "".format(...) or an f-string runs code.
         if end is None or not _STATEMENT_END.match(text, end):
             return None
         return bisect.bisect_right(starts, begin), bisect.bisect_right(starts, end - 1)
 
+    def _string_end(self, position: int) -> int | None:
+        """Where the string literal whose quote is at ``position`` ends (a header or a docstring
+        starts outside any string, so the lexer may start there)."""
+        found = _LEXEMES.match(self.text, position)
+        return found.end() if found is not None and self.text[position] != "#" else None
+
     def _header_colon(self, first: int, limit: int) -> int | None:
         """Where the header of the definition on line ``first`` ends: its colon, past brackets,
-        strings and comments (needs ``string_ends``)."""
+        strings and comments."""
         text = self.text
         line = self.lines[first - 1]
         stripped = line.rstrip()
@@ -255,7 +269,7 @@ class _Trimmer:
         while position < limit:
             char = text[position]
             if char in "'\"":
-                position = self.string_ends.get(position, -1)
+                position = self._string_end(position) or -1
                 if position == -1:
                     return None
                 continue
