@@ -81,6 +81,9 @@ def test_the_automaton_finds_exactly_what_substring_search_finds(text: str) -> N
     fast = sorted(_AutomatonIndex(tokens).find_all(text))
     slow = sorted(_SubstringIndex(tokens).find_all(text))
     assert fast == slow
+    if text.isascii():  # the bytes form of the same search, offsets and all
+        assert sorted(_AutomatonIndex(tokens).find_all_ascii(text.encode())) == slow
+        assert sorted(_SubstringIndex(tokens).find_all_ascii(text.encode())) == slow
     assert (
         _AutomatonIndex(tokens).contains_any(text) == _SubstringIndex(tokens).contains_any(text) == bool(slow)
     )

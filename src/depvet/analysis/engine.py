@@ -241,16 +241,19 @@ class ArtifactScan:
         if build_script:
             self._note_build(text)
         if self.focus is None or entry.path in self.focus:
-            self._capped(info, text)
+            # ASCII bytes are their text character for character: the prefilter reads them as
+            # bytes, which skips the automaton's conversion of the text to UTF-8 and back.
+            ascii_bytes = entry.data if len(entry.data) == len(text) and entry.data.isascii() else None
+            self._capped(info, text, ascii_bytes)
 
-    def _capped(self, info: FileInfo, text: str) -> None:
+    def _capped(self, info: FileInfo, text: str, ascii_bytes: bytes | None = None) -> None:
         deadline = time.monotonic() + FILE_SECONDS
         # The alarm is a last resort a little after the deadline the loops check themselves.
         armed = _arm_alarm(FILE_SECONDS + 1.0)
         try:
             try:
                 if info.kind is FileKind.PYTHON:
-                    self.scan_python(info, text, deadline)
+                    self.scan_python(info, text, deadline, ascii_bytes=ascii_bytes)
                 else:
                     self.scan_text(info, text)
                     if info.kind is FileKind.PTH:
@@ -300,16 +303,24 @@ class ArtifactScan:
 
     # -- python ----------------------------------------------------------------------------
 
-    def scan_python(self, info: FileInfo, text: str, deadline: float, *, force: bool = False) -> None:
+    def scan_python(
+        self,
+        info: FileInfo,
+        text: str,
+        deadline: float,
+        *,
+        force: bool = False,
+        ascii_bytes: bytes | None = None,
+    ) -> None:
         screen = None
         thorough = self.focus is not None and info.context not in (RunContext.NON_RUNTIME, RunContext.DATA)
         # A changed module of a release diff: the definitions holding a changed line or a token
         # are walked; the others are the same in both releases and hold nothing a token shows.
         changed = self.focus.get(info.path) if thorough and self.focus and info.layer == 0 else None
         if changed is not None:
-            screen = self.ruleset.prefilter.screen(text)
+            screen = self.ruleset.prefilter.screen(text, ascii_bytes)
         elif info.layer == 0 and not force and not thorough:
-            screen = self.ruleset.prefilter.screen(text)
+            screen = self.ruleset.prefilter.screen(text, ascii_bytes)
             if screen.hint_positions and info.context not in (RunContext.NON_RUNTIME, RunContext.DATA):
                 self.imported |= imported_modules(info.path, text, screen.hint_positions)
             if info.context in (RunContext.NON_RUNTIME, RunContext.DATA):
