@@ -183,10 +183,11 @@ def _valid_checksum(header: bytes) -> bool:
         expected = int(stored, 8)
     except ValueError:
         return False
-    blanked = header[:148] + _SPACES + header[156:]
-    unsigned = sum(blanked)
+    # The checksum field counts as eight spaces (32 each).
+    unsigned = sum(header) - sum(header[148:156]) + 256
     if expected == unsigned:
         return True
+    blanked = header[:148] + _SPACES + header[156:]
     # Some old tars summed signed bytes; tarfile accepts both.
     return expected == unsigned - 256 * sum(1 for byte in blanked if byte > 127)
 
