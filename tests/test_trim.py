@@ -33,6 +33,26 @@ def _stubbed_names(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     return stubbed
 
 
+Where = list[tuple[str, int | None, RunContext]]
+
+
+def _trimmed_and_whole(
+    scan_files: ScanFiles, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]
+) -> tuple[set[str], Where, Where, Verdict]:
+    """Scan ``files`` as a wheel with trimming, then without: the names stubbed, where each scan
+    found what (rule, line, run context), and the trimmed scan's verdict."""
+    stubbed = _stubbed_names(monkeypatch)
+    trimmed = scan_files(files, artifact="wheel")
+    monkeypatch.setattr(engine, "trim_cold_definitions", lambda *_: None)
+    whole = scan_files(files, artifact="wheel")
+    return (
+        stubbed,
+        [(f.rule_id, f.line, f.context) for f in trimmed.findings],
+        [(f.rule_id, f.line, f.context) for f in whole.findings],
+        trimmed.verdict,
+    )
+
+
 def _calls_on(tree: ast.AST, lines: set[int]) -> set[tuple[int, int, str]]:
     return {
         (node.lineno, node.col_offset, ast.unparse(node.func))
@@ -183,18 +203,13 @@ _MODELS = (
 def test_cold_classes_are_stubs_and_their_constructor_still_carries_run_context(
     scan_files: ScanFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stubbed = _stubbed_names(monkeypatch)
     files = {"courier/__init__.py": "", "courier/models.py": _MODELS}
-    trimmed = scan_files(files, artifact="wheel")
-    monkeypatch.setattr(engine, "trim_cold_definitions", lambda *_: None)
-    whole = scan_files(files, artifact="wheel")
+    stubbed, trimmed, whole, verdict = _trimmed_and_whole(scan_files, monkeypatch, files)
     assert {"Model0", "Model299", "Courier"} <= stubbed  # no token on any of their lines
     # Courier() at import time runs its __init__, which sends the key: still an import-time send.
-    assert trimmed.verdict is Verdict.MALICIOUS
-    assert [(f.rule_id, f.line, f.context) for f in trimmed.findings] == [
-        (f.rule_id, f.line, f.context) for f in whole.findings
-    ]
-    assert any(f.context is RunContext.IMPORT for f in trimmed.findings)
+    assert verdict is Verdict.MALICIOUS
+    assert trimmed == whole
+    assert any(context is RunContext.IMPORT for _, _, context in trimmed)
 
 
 def test_a_trimmed_scan_finds_what_a_whole_scan_finds(
@@ -202,14 +217,11 @@ def test_a_trimmed_scan_finds_what_a_whole_scan_finds(
 ) -> None:
     # start() is cold and stubbed; the calls it makes still carry "runs on import" to _send().
     files = {"courier/__init__.py": "", "courier/client.py": _CLIENT}
-    trimmed = scan_files(files, artifact="wheel")
-    monkeypatch.setattr(engine, "trim_cold_definitions", lambda *_: None)
-    whole = scan_files(files, artifact="wheel")
-    assert trimmed.verdict is Verdict.MALICIOUS
-    assert [(f.rule_id, f.line, f.context) for f in trimmed.findings] == [
-        (f.rule_id, f.line, f.context) for f in whole.findings
-    ]
-    assert any(f.context is RunContext.IMPORT for f in trimmed.findings)
+    stubbed, trimmed, whole, verdict = _trimmed_and_whole(scan_files, monkeypatch, files)
+    assert "start" in stubbed
+    assert verdict is Verdict.MALICIOUS
+    assert trimmed == whole
+    assert any(context is RunContext.IMPORT for _, _, context in trimmed)
 
 
 
@@ -274,16 +286,11 @@ def test_a_class_whose_body_calls_something_is_not_a_stub(
     scan_files: ScanFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Creating Synchronized runs make_property, and so exec, on import: its body must be read.
-    stubbed = _stubbed_names(monkeypatch)
     files = {"shared/__init__.py": "", "shared/ctypes.py": _PROPERTIES}
-    trimmed = scan_files(files, artifact="wheel")
-    monkeypatch.setattr(engine, "trim_cold_definitions", lambda *_: None)
-    whole = scan_files(files, artifact="wheel")
+    stubbed, trimmed, whole, _ = _trimmed_and_whole(scan_files, monkeypatch, files)
     assert "Plain" in stubbed  # it calls only what it imports
     assert "Synchronized" not in stubbed
     assert "Defaults" not in stubbed  # a method's default value is computed on import
     line = _PROPERTIES.splitlines().index("    exec(template % (name, name), namespace)") + 1
-    assert ("DV202", line, RunContext.IMPORT) in [(f.rule_id, f.line, f.context) for f in trimmed.findings]
-    assert [(f.rule_id, f.line, f.context) for f in trimmed.findings] == [
-        (f.rule_id, f.line, f.context) for f in whole.findings
-    ]
+    assert ("DV202", line, RunContext.IMPORT) in trimmed
+    assert trimmed == whole
