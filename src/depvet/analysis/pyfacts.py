@@ -314,17 +314,10 @@ class _Walker:
             if alias.name != "*":
                 self.aliases[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
 
-    def _note_docstring(
-        self, node: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-    ) -> None:
-        body = node.body
-        if (
-            body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            self.docstrings.add(id(body[0].value))
+    def _note_docstring(self, node: _WithBody) -> None:
+        docstring = _docstring(node)
+        if docstring is not None:
+            self.docstrings.add(id(docstring))
 
     def _walk_body(self, body: list[ast.stmt], scope: Scope) -> None:
         for stmt in body:
@@ -656,7 +649,11 @@ def _target_names(target: ast.expr) -> tuple[str, ...]:
     return ()
 
 
-def _docstring(node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.Constant | None:
+_WithBody = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+def _docstring(node: _WithBody) -> ast.Constant | None:
+    """The string constant that opens a module's, class's or function's body."""
     first = node.body[0] if node.body else None
     if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
         return first.value if isinstance(first.value.value, str) else None
