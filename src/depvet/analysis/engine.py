@@ -126,22 +126,23 @@ def _raise_time_up(signum: int, frame: object) -> None:
 
 
 @contextlib.contextmanager
-def _alarm_handler() -> Iterator[bool]:
-    """While active, SIGALRM raises ``_TimeUp``; False where signals cannot be used.
+def _alarm_handler() -> Iterator[None]:
+    """While active, SIGALRM raises ``_TimeUp`` (where signals can be used at all).
 
     Installed once around a whole artifact, so each file's cap costs one timer, not four calls.
     Signals reach only the main thread; elsewhere the cooperative deadline checks remain (the
     handler is not installed there, so ``_arm_alarm`` arms nothing).
     """
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield False
-        return
-    if signal.getsignal(signal.SIGALRM) is _raise_time_up:
-        yield True
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGALRM) is _raise_time_up
+    ):
+        yield
         return
     previous = signal.signal(signal.SIGALRM, _raise_time_up)
     try:
-        yield True
+        yield
     finally:
         signal.signal(signal.SIGALRM, previous)
 

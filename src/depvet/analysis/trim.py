@@ -100,8 +100,7 @@ def trim_cold_definitions(
             first = bisect.bisect_right(starts, begin)
             last = bisect.bisect_right(starts, end - 1)
             inside_string[first + 1 : last + 1] = b"\x01" * (last - first)
-    trimmer = _Trimmer(text, starts, lines, inside_string, sorted(hot_lines))
-    trimmer.weak = weak_lines
+    trimmer = _Trimmer(text, starts, lines, inside_string, sorted(hot_lines), weak_lines)
     trimmer.level("", 1, len(lines) + 1, nested=False)
     if not trimmer.stubs:
         return None
@@ -116,7 +115,13 @@ def _statement_start(indent: str) -> re.Pattern[str]:
 
 class _Trimmer:
     def __init__(
-        self, text: str, starts: list[int], lines: list[str], inside_string: bytearray, hot: list[int]
+        self,
+        text: str,
+        starts: list[int],
+        lines: list[str],
+        inside_string: bytearray,
+        hot: list[int],
+        weak: frozenset[int],
     ) -> None:
         self.text = text
         self.starts = starts
@@ -124,7 +129,7 @@ class _Trimmer:
         self.inside_string = inside_string
         self.hot = hot
         self.stubs: dict[int, tuple[str, int]] = {}
-        self.weak: frozenset[int] = frozenset()
+        self.weak = weak
         self._local_names: frozenset[str] | None = None
         self._boundary_cache: dict[tuple[str, int, int], list[int]] = {}
 
