@@ -1166,8 +1166,10 @@ _DNS_WORDS = ("nslookup", "dig ", "host ", "ping ", "drill ", "resolve-dnsname")
 def _dns_stretches(line: str) -> str:
     """A long line (minified JavaScript: a whole file) cut to the stretches after its DNS words,
     which is all dns_command reads; a case-insensitive regex over megabytes was the cost."""
+    if len(line) <= 4000:
+        return line
     lower = line.lower()
-    if len(line) <= 4000 or len(lower) != len(line):
+    if len(lower) != len(line):
         return line
     hits = hint_index(_DNS_WORDS).find_all(lower)[:50]
     return " ; ".join(line[max(0, start - 1) : start + 400] for start, _ in hits)
